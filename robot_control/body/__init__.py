@@ -1,0 +1,1 @@
+"""Body tier: hardware drivers behind one plugin contract, robot descriptions, the body node."""

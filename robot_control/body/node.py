@@ -1,0 +1,268 @@
+"""Body node: a lifecycle node hosting one driver.
+
+Publishes /joint_states (sensor_msgs/JointState, sensor-data QoS) every driver cycle,
+/imu/data (sensor_msgs/Imu), /objects (visualization_msgs/MarkerArray: one marker per
+object, `text` = object name, pose and size), /clock for simulated drivers and
+/diagnostics; subscribes /joint_commands (sensor_msgs/JointState: position targets with
+optional velocity/effort feed-forward). Bad commands are rejected with a reason and the
+driver keeps its last good targets.
+
+The driver runs on a dedicated thread with absolute-deadline sleeps at its rate; the
+executor thread only moves messages in and out.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+
+from robot_control.common.ros import prepare_process
+
+
+def main(args: list[str] | None = None) -> int:
+    prepare_process()
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+    from rosgraph_msgs.msg import Clock
+    from sensor_msgs.msg import Imu, JointState
+    from visualization_msgs.msg import Marker, MarkerArray
+
+    from robot_control.body.command_check import check_joint_command
+    from robot_control.body.registry import load_driver_class
+    from robot_control.body.robot_description import load_robot
+    from robot_control.common import ros as R
+    from robot_control.common.periodic import PeriodicLoop
+
+    class BodyNode(LifecycleNode):
+        def __init__(self) -> None:
+            super().__init__("body", automatically_declare_parameters_from_overrides=True)
+            self._param("robot", "g1")
+            self._param("driver", "mujoco_sim")
+            self._param("autostart", True)
+            self._param("pacing", "realtime")
+            self._param("objects_rate_hz", 30.0)
+            self._param("imu_rate_hz", 500.0)
+            self._param("diagnostics_period_s", 1.0)
+            self._param("realtime_priority", 0)
+            self.driver = None
+            self.loop: PeriodicLoop | None = None
+            self._free_thread: threading.Thread | None = None
+            self._free_stop = threading.Event()
+            self._command = None
+            self._command_lock = threading.Lock()
+            self.rejected = 0
+            self.accepted = 0
+            self.last_reject = ""
+
+        def _param(self, name: str, default):
+            if not self.has_parameter(name):
+                self.declare_parameter(name, default)
+
+        def p(self, name: str):
+            return self.get_parameter(name).value
+
+        # -- lifecycle -------------------------------------------------------------
+        def on_configure(self, state: State) -> TransitionCallbackReturn:
+            try:
+                self.robot = load_robot(self.p("robot"))
+                options = {k: v.value for k, v in self.get_parameters_by_prefix("driver_options").items()}
+                cls = load_driver_class(self.p("driver"))
+                self.driver = cls(self.robot, options)
+                self.driver.configure()
+            except Exception as exc:  # noqa: BLE001 - reported to the operator, node stays up
+                self.get_logger().error(f"configure failed: {exc}")
+                self.driver = None
+                return TransitionCallbackReturn.FAILURE
+            self.names = list(self.driver.joint_names)
+            self.index = {n: i for i, n in enumerate(self.names)}
+            self.js_pub = self.create_publisher(JointState, "/joint_states", R.sensor_qos())
+            self.imu_pub = self.create_publisher(Imu, "/imu/data", R.sensor_qos())
+            self.obj_pub = self.create_publisher(MarkerArray, "/objects", 10)
+            self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+            self.clock_pub = self.create_publisher(Clock, "/clock", R.sensor_qos()) if self.driver.simulated else None
+            self.cmd_sub = self.create_subscription(JointState, "/joint_commands", self._on_command,
+                                                    R.sensor_qos(depth=1))
+            self.diag_timer = self.create_timer(self.p("diagnostics_period_s"), self._publish_diagnostics)
+            self.get_logger().info(
+                f"configured driver {self.p('driver')!r} for robot {self.robot.name!r} "
+                f"({len(self.names)} joints, {self.driver.rate_hz:g} Hz)")
+            return TransitionCallbackReturn.SUCCESS
+
+        def on_activate(self, state: State) -> TransitionCallbackReturn:
+            try:
+                self.driver.activate()
+            except Exception as exc:  # noqa: BLE001
+                self.get_logger().error(f"activate failed: {exc}")
+                return TransitionCallbackReturn.FAILURE
+            self._cycle = 0
+            rate = self.driver.rate_hz
+            self._imu_every = max(1, round(rate / max(self.p("imu_rate_hz"), 1e-3)))
+            self._obj_every = max(1, round(rate / max(self.p("objects_rate_hz"), 1e-3)))
+            if self.p("pacing") == "free":
+                self._free_stop.clear()
+                self._free_thread = threading.Thread(target=self._free_run, daemon=True)
+                self._free_thread.start()
+            else:
+                self.loop = PeriodicLoop(1.0 / rate, self._cycle_once, name="body",
+                                         realtime_priority=int(self.p("realtime_priority")))
+                self.loop.start()
+            self.get_logger().info("active: streaming /joint_states")
+            return super().on_activate(state)
+
+        def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+            self._stop_loop()
+            if self.driver is not None:
+                self.driver.deactivate()
+            return super().on_deactivate(state)
+
+        def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+            self._stop_loop()
+            if self.driver is not None:
+                self.driver.shutdown()
+                self.driver = None
+            return TransitionCallbackReturn.SUCCESS
+
+        def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+            return self.on_cleanup(state)
+
+        def _stop_loop(self) -> None:
+            if self.loop is not None:
+                self.loop.stop()
+                self.loop = None
+            if self._free_thread is not None:
+                self._free_stop.set()
+                self._free_thread.join(2.0)
+                self._free_thread = None
+
+        # -- data path ---------------------------------------------------------------
+        def _on_command(self, msg: JointState) -> None:
+            command, reason = check_joint_command(msg.name, msg.position, msg.velocity, msg.effort, self.index)
+            if command is None:
+                self.rejected += 1
+                self.last_reject = reason
+                self.get_logger().warning(f"rejected /joint_commands: {reason}", throttle_duration_sec=1.0)
+                return
+            with self._command_lock:
+                self._command = command
+            self.accepted += 1
+
+        def _free_run(self) -> None:
+            while not self._free_stop.is_set():
+                self._cycle_once()
+
+        def _cycle_once(self) -> None:
+            driver = self.driver
+            with self._command_lock:
+                command, self._command = self._command, None
+            try:
+                if command is not None:
+                    driver.write(command)
+                elif driver.simulated:
+                    driver.write(_EMPTY)  # advance physics; targets unchanged
+                state = driver.read()
+            except Exception as exc:  # noqa: BLE001
+                self.get_logger().error(f"driver cycle failed: {exc}", throttle_duration_sec=1.0)
+                return
+            now = self.get_clock().now().to_msg()
+            sim_t = driver.sim_time()
+            if self.clock_pub is not None and sim_t is not None:
+                self.clock_pub.publish(Clock(clock=R.to_time_msg(sim_t)))
+            js = JointState()
+            js.header.stamp = now
+            js.name = self.names
+            js.position = state.joints.position.tolist()
+            js.velocity = state.joints.velocity.tolist()
+            js.effort = state.joints.effort.tolist()
+            self.js_pub.publish(js)
+            self._cycle += 1
+            if state.imu is not None and self._cycle % self._imu_every == 0:
+                self.imu_pub.publish(self._imu_msg(state.imu, now))
+            if state.objects and self._cycle % self._obj_every == 0:
+                self.obj_pub.publish(self._objects_msg(state.objects, now))
+
+        def _imu_msg(self, imu, stamp) -> Imu:
+            msg = Imu()
+            msg.header.stamp = stamp
+            msg.header.frame_id = imu.frame_id
+            x, y, z, w = (float(v) for v in imu.orientation)
+            msg.orientation.x, msg.orientation.y, msg.orientation.z, msg.orientation.w = x, y, z, w
+            msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z = map(float, imu.angular_velocity)
+            (msg.linear_acceleration.x, msg.linear_acceleration.y,
+             msg.linear_acceleration.z) = map(float, imu.linear_acceleration)
+            return msg
+
+        def _objects_msg(self, objects, stamp) -> MarkerArray:
+            out = MarkerArray()
+            for i, obj in enumerate(objects):
+                m = Marker()
+                m.header.stamp = stamp
+                m.header.frame_id = obj.frame_id
+                m.ns = "objects"
+                m.id = i
+                m.type = Marker.CUBE
+                m.action = Marker.ADD
+                m.text = obj.name
+                m.pose.position.x, m.pose.position.y, m.pose.position.z = map(float, obj.position)
+                (m.pose.orientation.x, m.pose.orientation.y, m.pose.orientation.z,
+                 m.pose.orientation.w) = map(float, obj.orientation)
+                size = obj.size if obj.size is not None else (0.05, 0.05, 0.05)
+                m.scale.x, m.scale.y, m.scale.z = map(float, size)
+                m.color.a = 1.0
+                out.markers.append(m)
+            return out
+
+        def _publish_diagnostics(self) -> None:
+            if self.driver is None:
+                return
+            values: dict[str, object] = {"driver": self.p("driver"), "robot": self.robot.name,
+                                         "commands_accepted": self.accepted, "commands_rejected": self.rejected,
+                                         "last_rejection": self.last_reject}
+            level, message = "OK", "streaming"
+            if self.loop is not None:
+                s = self.loop.summary()
+                values.update({"rate_hz": s["rate_hz"], "missed_periods": s["missed"],
+                               "jitter_p99_us": s["jitter_us"].get("p99", 0.0)})
+                if self.loop.error is not None:
+                    level, message = "ERROR", f"loop stopped: {self.loop.error}"
+            values.update(self.driver.diagnostics())
+            status = R.diagnostic_status(f"{self.get_name()}: body", self.robot.name, level, message, values)
+            self.diag_pub.publish(R.diagnostic_array(self.get_clock().now().to_msg(), [status]))
+
+    import numpy as np
+
+    from robot_control.body.types import JointCommand
+
+    _EMPTY = JointCommand((), np.zeros(0))
+
+    rclpy.init(args=sys.argv if args is None else args)
+    node = BodyNode()
+    code = 0
+    try:
+        if node.p("autostart"):
+            if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+                node.trigger_activate()
+            else:
+                node.get_logger().fatal("could not configure the driver; exiting")
+                code = 1
+        if code == 0:
+            R.spin(node)
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        code = 1
+    finally:
+        node._stop_loop()
+        if node.driver is not None:
+            try:
+                node.driver.shutdown()
+            except Exception:  # noqa: BLE001
+                traceback.print_exc()
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""`robot-control`: the operator's command line.
+
+    robot-control up config/stacks/sim_g1.yaml   # run a stack's nodes under the supervisor
+    robot-control demo                           # the main job (see README)
+    robot-control drivers                        # list installed body drivers
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from robot_control.common.ros_env import apply_ros_env_defaults
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from robot_control.common.config import ConfigError
+    from robot_control.supervisor.process import Supervisor
+    from robot_control.supervisor.stack import load_stack
+
+    try:
+        stack = load_stack(args.stack)
+    except ConfigError as exc:
+        print(f"robot-control up: {exc}", file=sys.stderr)
+        return 2
+    extra = {"ROS_DOMAIN_ID": str(args.domain_id)} if args.domain_id is not None else {}
+    sup = Supervisor(stack, extra_env=extra)
+    sup.log("supervisor", f"stack {stack.name!r} from {stack.source}: "
+                          f"{', '.join(n.name for n in stack.nodes)}")
+    return sup.run()
+
+
+def cmd_drivers(args: argparse.Namespace) -> int:
+    from robot_control.body.registry import available_drivers
+
+    for name, ep in sorted(available_drivers().items()):
+        print(f"{name:16s} {ep.value}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from robot_control.demo import run_demo
+
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="robot-control", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start a stack's nodes as supervised processes")
+    up.add_argument("stack", help="stack file, or a name from config/stacks (e.g. sim_g1)")
+    up.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID for all nodes")
+    up.set_defaults(func=cmd_up)
+
+    drivers = sub.add_parser("drivers", help="list body drivers found through entry points")
+    drivers.set_defaults(func=cmd_drivers)
+
+    demo = sub.add_parser("demo", help="run the end-to-end demo")
+    demo.add_argument("--robot", default="g1", choices=("g1", "panda"))
+    demo.add_argument("--instruction", default="put the red cube and the green can in the bin")
+    demo.add_argument("--headless", action="store_true", help="no viewer (default when no display)")
+    demo.add_argument("--no-video", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    apply_ros_env_defaults()
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pieces shared by every tier: environment defaults, config loading, ROS helpers."""

@@ -1,0 +1,97 @@
+"""Thin helpers shared by the ROS nodes (imports rclpy; the cores never import this)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Mapping
+
+from robot_control.common.ros_env import apply_ros_env_defaults
+
+
+def prepare_process() -> None:
+    """Environment defaults and interpreter settings for a node process (before rclpy.init)."""
+    apply_ros_env_defaults()
+    # A 1 kHz control thread must get the GIL back quickly from the executor thread.
+    sys.setswitchinterval(0.0005)
+
+
+def sensor_qos(depth: int = 5):
+    from rclpy.qos import QoSDurabilityPolicy, QoSHistoryPolicy, QoSProfile, QoSReliabilityPolicy
+
+    return QoSProfile(depth=depth, reliability=QoSReliabilityPolicy.BEST_EFFORT,
+                      history=QoSHistoryPolicy.KEEP_LAST, durability=QoSDurabilityPolicy.VOLATILE)
+
+
+def command_qos(depth: int = 10):
+    """Reliable, volatile: commands and trajectories must not be silently dropped."""
+    from rclpy.qos import QoSHistoryPolicy, QoSProfile, QoSReliabilityPolicy
+
+    return QoSProfile(depth=depth, reliability=QoSReliabilityPolicy.RELIABLE,
+                      history=QoSHistoryPolicy.KEEP_LAST)
+
+
+def latched_qos():
+    from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
+
+    return QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
+                      durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def to_time_msg(seconds: float):
+    from builtin_interfaces.msg import Time
+
+    sec = int(seconds // 1)
+    return Time(sec=sec, nanosec=int(round((seconds - sec) * 1e9)) % 1_000_000_000)
+
+
+def stamp_to_seconds(stamp) -> float:
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def diagnostic_status(name: str, hardware_id: str, level: str, message: str,
+                      values: Mapping[str, object]):
+    """Build a diagnostic_msgs/DiagnosticStatus; level is OK, WARN, ERROR or STALE."""
+    from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+
+    status = DiagnosticStatus()
+    status.level = getattr(DiagnosticStatus, level)
+    status.name = name
+    status.hardware_id = hardware_id
+    status.message = message
+    status.values = [KeyValue(key=str(k), value=_fmt(v)) for k, v in values.items()]
+    return status
+
+
+def diagnostic_array(stamp, statuses: Iterable):
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    msg = DiagnosticArray()
+    msg.header.stamp = stamp
+    msg.status = list(statuses)
+    return msg
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def spin(node, *, executor=None, until: Callable[[], bool] | None = None, timeout_s: float = 0.1) -> None:
+    """Spin with finite timeouts (never a bare spin(): it can ignore signals) until shutdown."""
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+
+    context = node.context
+    own = executor is None
+    if own:
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+    try:
+        while context.ok() and (until is None or not until()):
+            executor.spin_once(timeout_sec=timeout_s)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if own:
+            executor.remove_node(node)
+            executor.shutdown(timeout_sec=1.0)

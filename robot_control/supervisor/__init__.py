@@ -1,0 +1,1 @@
+"""Stack descriptions (config/stacks/*.yaml) and the process supervisor behind `robot-control up`."""

@@ -1,0 +1,1 @@
+"""Operator and test tools that run as ROS nodes."""
