@@ -45,7 +45,8 @@ protos: setup
 lock:
 	$(PY) -m pip install --quiet "uv==0.13.9"
 	$(VENV)/bin/uv pip compile requirements/base.in --generate-hashes --python-version 3.11 \
-	  --python-platform x86_64-manylinux_2_28 --no-header --annotation-style line -o requirements/base.lock
+	  --python-platform x86_64-manylinux_2_28 --no-header --annotation-style line \
+	  --find-links /opt/wheels -o requirements/base.lock
 
 clean-shm: setup
 	$(PY) -m robot_control.tools.shm_clean
