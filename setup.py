@@ -33,7 +33,7 @@ setup(
     version="0.1.0",
     packages=find_packages(exclude=["test", "test.*"]),
     include_package_data=True,
-    package_data={PACKAGE: ["py.typed"]},
+    package_data={PACKAGE: ["py.typed", "common/*.xml", "v1/*.pyi"]},
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
         ("share/" + PACKAGE, ["package.xml"]),

@@ -1,0 +1,42 @@
+"""Turn a stack description into ROS 2 launch actions (used by launch/bringup.launch.py).
+
+Kept free of `launch` imports so it is unit-testable where launch is not installed: the
+launch action classes are passed in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from robot_control.supervisor.stack import NodeSpec, StackSpec, load_stack
+
+
+def node_kwargs(spec: NodeSpec, stack: StackSpec) -> dict[str, Any]:
+    """Keyword arguments for launch_ros.actions.Node equivalent to the supervisor's process."""
+    env = {**stack.env, **spec.env}
+    return {
+        "package": "robot_control",
+        "executable": spec.executable,
+        "name": spec.name,
+        "parameters": [str(p) for p in spec.params] + ([dict(spec.parameters)] if spec.parameters else []),
+        "remappings": list(spec.remaps.items()),
+        "arguments": list(spec.args),
+        "additional_env": env,
+        "output": "screen",
+        "emulate_tty": True,
+        "respawn": spec.restart != "never",
+        "respawn_delay": spec.restart_delay_s,
+    }
+
+
+def launch_entities_for_stack(stack: str | Path | StackSpec, node_cls: Any, process_cls: Any) -> list[Any]:
+    spec = stack if isinstance(stack, StackSpec) else load_stack(stack)
+    entities = []
+    for node in spec.nodes:
+        if node.command:
+            entities.append(process_cls(cmd=[*node.command, *node.args], name=node.name, output="screen",
+                                        additional_env={**spec.env, **node.env}))
+        else:
+            entities.append(node_cls(**node_kwargs(node, spec)))
+    return entities
