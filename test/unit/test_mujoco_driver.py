@@ -1,0 +1,185 @@
+"""mujoco_sim driver: configuration, read/write mapping, options, sim-only extras (short runs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from robot_control.body.driver import DriverError
+from robot_control.body.mujoco_driver import MujocoSimDriver
+from robot_control.body.robot_description import load_robot
+from robot_control.body.types import JointCommand
+
+pytestmark = pytest.mark.unit
+
+
+def make(description: str, **options: object) -> MujocoSimDriver:
+    driver = MujocoSimDriver(load_robot(description), options)
+    driver.configure()
+    return driver
+
+
+@pytest.fixture(scope="module")
+def g1() -> Iterator[MujocoSimDriver]:
+    driver = make("g1")
+    yield driver
+    driver.shutdown()
+
+
+@pytest.fixture(scope="module")
+def panda() -> Iterator[MujocoSimDriver]:
+    driver = make("panda")
+    yield driver
+    driver.shutdown()
+
+
+def test_declared_properties(g1: MujocoSimDriver) -> None:
+    assert MujocoSimDriver.name == "mujoco_sim" and MujocoSimDriver.simulated
+    assert g1.rate_hz == 1000 and g1.pacing == "realtime" and g1.substeps == 1
+    assert g1.model.opt.timestep == pytest.approx(0.001)
+    assert g1.diagnostics()["physics_hz"] == "1000"
+
+
+def test_g1_read_after_configure(g1: MujocoSimDriver) -> None:
+    g1.reset()
+    state = g1.read()
+    robot = g1.robot
+    assert state.joints.names == robot.joint_names
+    assert state.joints.position.shape == state.joints.velocity.shape == state.joints.effort.shape == (43,)
+    np.testing.assert_allclose(state.joints.position, robot.posture("stand"), atol=1e-9)
+    assert state.joints.stamp == 0.0 == g1.sim_time()
+    assert state.imu is not None and state.imu.frame_id == "imu_in_pelvis"
+    assert np.linalg.norm(state.imu.orientation) == pytest.approx(1.0)
+    np.testing.assert_allclose(state.imu.orientation, [0, 0, 0, 1], atol=1e-6)  # x, y, z, w
+    names = [o.name for o in state.objects]
+    assert names == ["red_cube", "green_can", "bin"]
+    cube = state.objects[0]
+    np.testing.assert_allclose(cube.size, [0.05, 0.05, 0.05])
+    assert cube.position[2] == pytest.approx(0.72 + 0.025) and cube.frame_id == "world"
+
+
+def test_write_steps_one_control_period(g1: MujocoSimDriver) -> None:
+    g1.reset()
+    g1.activate()
+    cmd = JointCommand(("left_elbow_joint",), np.array([1.28]))
+    for _ in range(5):
+        g1.write(cmd)
+    assert g1.sim_time() == pytest.approx(0.005)
+    assert g1.read().joints.stamp == pytest.approx(0.005)
+    slow = make("panda", rate_hz=500)
+    slow.activate()
+    slow.write(JointCommand((), np.zeros(0)))
+    assert slow.sim_time() == pytest.approx(0.002)
+
+
+def test_write_clips_targets_to_limits(panda: MujocoSimDriver) -> None:
+    panda.reset()
+    panda.activate()
+    panda.write(JointCommand(("panda_joint4",), np.array([5.0])))
+    act = panda.model.actuator("actuator4").id
+    assert panda.data.ctrl[act] == pytest.approx(-0.0698)
+    panda.write(JointCommand(("panda_finger_joint1",), np.array([0.02])))
+    assert panda.data.ctrl[panda.model.actuator("actuator8").id] == pytest.approx(0.02 / 0.04 * 255, rel=1e-6)
+
+
+def test_unknown_joint_rejected(g1: MujocoSimDriver) -> None:
+    g1.activate()
+    with pytest.raises(DriverError, match="unknown joint.*no_such_joint"):
+        g1.write(JointCommand(("left_elbow_joint", "no_such_joint"), np.zeros(2)))
+    with pytest.raises(DriverError, match="2 names but 1 positions"):
+        g1.write(JointCommand(("left_elbow_joint", "right_elbow_joint"), np.zeros(1)))
+    with pytest.raises(DriverError, match="finite"):
+        g1.write(JointCommand(("left_elbow_joint",), np.array([np.nan])))
+
+
+def test_inactive_driver_ignores_commands_but_steps(panda: MujocoSimDriver) -> None:
+    panda.reset()
+    panda.deactivate()
+    before = panda.data.ctrl.copy()
+    panda.write(JointCommand(("panda_joint1",), np.array([1.0])))
+    np.testing.assert_array_equal(panda.data.ctrl, before)
+    assert panda.sim_time() == pytest.approx(0.001)
+
+
+def test_panda_arm_joint_moves_toward_target(panda: MujocoSimDriver) -> None:
+    panda.reset()
+    panda.activate()
+    i = panda.robot.index("panda_joint1")
+    cmd = JointCommand(("panda_joint1",), np.array([0.3]))
+    for _ in range(500):
+        panda.write(cmd)
+    state = panda.read()
+    assert state.joints.position[i] == pytest.approx(0.3, abs=0.02)
+    assert state.imu is None
+    assert [o.name for o in state.objects] == ["red_cube", "green_cube", "blue_cube", "bin"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"pacing": "fast"}, "pacing='fast'.*realtime, free"),
+        ({"robot": "atlas"}, "robot='atlas'.*g1, panda"),
+        ({"seed": "x"}, "seed='x'"),
+        ({"rate_hz": 300}, "rate_hz=300"),
+        ({"rate_hz": 2000}, "rate_hz=2000"),
+        ({"initial_posture": "dance"}, "initial_posture='dance'.*home, ready"),
+        ({"bogus": 1}, "unknown option.*bogus"),
+        ({"objects": ["unicorn"]}, "unknown object 'unicorn'"),
+        ({"objects": "red_cube"}, "expected a list"),
+        ({"objects": [{"name": "thing"}]}, "needs shape, size, mass, position"),
+        ({"objects": [{"name": "red_cube", "mass": -1}]}, "mass"),
+        ({"objects": ["red_cube", "red_cube"]}, "duplicate"),
+    ],
+)
+def test_bad_options_rejected(options: dict, message: str) -> None:
+    with pytest.raises(DriverError, match=message):
+        make("panda", **options)
+
+
+def test_g1_scene_on_wrong_description_rejected() -> None:
+    with pytest.raises(DriverError, match="not in the g1 MuJoCo model"):
+        make("panda", robot="g1")
+
+
+def test_custom_objects_and_seeded_placement() -> None:
+    tall = {"name": "tall_box", "shape": "box", "size": [0.05, 0.05, 0.15], "mass": 0.2,
+            "position": [0.55, 0.2]}
+    driver = make("panda", objects=["red_cube", tall, {"name": "green_can", "size": [0.06, 0.1]}], seed=3)
+    state = {o.name: o for o in driver.read().objects}
+    assert set(state) == {"red_cube", "tall_box", "green_can", "bin"}
+    np.testing.assert_allclose(state["tall_box"].size, [0.05, 0.05, 0.15])
+    np.testing.assert_allclose(state["green_can"].size, [0.06, 0.06, 0.1])
+    seeded = state["red_cube"].position.copy()
+    assert not np.allclose(seeded[:2], [0.5, -0.15])  # jittered
+    assert np.all(np.abs(seeded[:2] - [0.5, -0.15]) <= 0.03 + 1e-9)
+    driver.reset(3)
+    np.testing.assert_allclose({o.name: o for o in driver.read().objects}["red_cube"].position, seeded)
+    driver.reset(None)
+    nominal = {o.name: o for o in driver.read().objects}["red_cube"].position[:2]
+    np.testing.assert_allclose(nominal, [0.5, -0.15])
+    assert driver.sim_time() == 0.0
+
+
+def test_set_object_pose(panda: MujocoSimDriver) -> None:
+    panda.reset()
+    panda.set_object_pose("red_cube", [0.4, 0.0, 0.9], [0, 0, 0.7071068, 0.7071068])
+    panda.set_object_pose("bin", [0.3, -0.3, 0.72])
+    objects = {o.name: o for o in panda.read().objects}
+    np.testing.assert_allclose(objects["red_cube"].position, [0.4, 0.0, 0.9])
+    np.testing.assert_allclose(objects["red_cube"].orientation, [0, 0, 0.7071068, 0.7071068], atol=1e-6)
+    np.testing.assert_allclose(objects["bin"].position, [0.3, -0.3, 0.72])
+    with pytest.raises(DriverError, match="unknown object 'nope'"):
+        panda.set_object_pose("nope", [0, 0, 0])
+    panda.set_object_pose("bin", [0.4, 0.3, 0.72])
+
+
+def test_render(panda: MujocoSimDriver) -> None:
+    try:
+        image = panda.render(160, 120)
+    except DriverError as exc:  # no OpenGL backend on this machine
+        pytest.skip(str(exc))
+    assert image.shape == (120, 160, 3) and image.dtype == np.uint8 and image.std() > 1.0
+    with pytest.raises(DriverError, match="unknown camera"):
+        panda.render(32, 32, camera="nope")
