@@ -42,7 +42,7 @@ from robot_control.body.sim import scene as scenes
 from robot_control.body.types import ImuSample, JointCommand, JointStateSample, ObjectPose, RobotState
 
 PACINGS = ("realtime", "free")
-OPTIONS = ("robot", "pacing", "objects", "seed", "initial_posture", "rate_hz")
+OPTIONS = ("robot", "pacing", "objects", "seed", "initial_posture", "rate_hz", "noslip_iterations")
 
 
 @dataclass(frozen=True)
@@ -126,10 +126,17 @@ class MujocoSimDriver(Driver):
             raise DriverError(f"mujoco_sim: {exc}") from exc
         self.scene = self.built.scene
         self.model = self.built.model
+        noslip = opts.get("noslip_iterations")
+        if noslip is not None:
+            if isinstance(noslip, bool) or not isinstance(noslip, int) or noslip < 0:
+                raise DriverError(f"mujoco_sim: option noslip_iterations={noslip!r}: expected an integer >= 0")
+            # Trades grasp robustness (slip-free contacts) for speed: ~3x faster G1 steps at 0.
+            self.model.opt.noslip_iterations = noslip
         self.data = mujoco.MjData(self.model)
         self._map_joints()
         self._map_imu()
         self._map_objects()
+        self._base_body = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, self.robot.base_frame)
         self._renderers: dict[tuple[int, int], Any] = {}
         self.active = False
         self.reset(self.seed)
@@ -261,7 +268,11 @@ class MujocoSimDriver(Driver):
             imu = ImuSample(self.robot.imu_frame or "imu", quat, gyro.copy(), acc.copy(), stamp)
         objects = [ObjectPose(o.name, d.xpos[o.body].copy(), _xyzw(d.xquat[o.body]), "world", o.size.copy())
                    for o in self._objects]
-        return RobotState(joints=joints, imu=imu, objects=objects)
+        base = None
+        if self._base_body >= 0:
+            b = self._base_body
+            base = ObjectPose(self.robot.base_frame, d.xpos[b].copy(), _xyzw(d.xquat[b]), "world")
+        return RobotState(joints=joints, imu=imu, objects=objects, base_pose=base)
 
     def write(self, command: JointCommand) -> None:
         self._require()

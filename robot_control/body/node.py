@@ -2,7 +2,8 @@
 
 Publishes /joint_states (sensor_msgs/JointState, sensor-data QoS) every driver cycle,
 /imu/data (sensor_msgs/Imu), /objects (visualization_msgs/MarkerArray: one marker per
-object, `text` = object name, pose and size), /clock for simulated drivers and
+object, `text` = object name, pose and size), /base_pose (geometry_msgs/PoseStamped, where the driver knows it), /clock for
+simulated drivers and
 /diagnostics; subscribes /joint_commands (sensor_msgs/JointState: position targets with
 optional velocity/effort feed-forward). Bad commands are rejected with a reason and the
 driver keeps its last good targets.
@@ -24,6 +25,7 @@ def main(args: list[str] | None = None) -> int:
     prepare_process()
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
+    from geometry_msgs.msg import PoseStamped
     from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
     from rosgraph_msgs.msg import Clock
     from sensor_msgs.msg import Imu, JointState
@@ -80,6 +82,7 @@ def main(args: list[str] | None = None) -> int:
             self.js_pub = self.create_publisher(JointState, "/joint_states", R.sensor_qos())
             self.imu_pub = self.create_publisher(Imu, "/imu/data", R.sensor_qos())
             self.obj_pub = self.create_publisher(MarkerArray, "/objects", 10)
+            self.base_pub = self.create_publisher(PoseStamped, "/base_pose", R.sensor_qos())
             self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
             self.clock_pub = self.create_publisher(Clock, "/clock", R.sensor_qos()) if self.driver.simulated else None
             self.cmd_sub = self.create_subscription(JointState, "/joint_commands", self._on_command,
@@ -165,6 +168,15 @@ def main(args: list[str] | None = None) -> int:
             except Exception as exc:  # noqa: BLE001
                 self.get_logger().error(f"driver cycle failed: {exc}", throttle_duration_sec=1.0)
                 return
+            if not self.context.ok():  # shutting down: the executor thread will clean up
+                return
+            try:
+                self._publish_state(driver, state)
+            except Exception as exc:  # noqa: BLE001 - e.g. context invalidated during shutdown
+                if self.context.ok():
+                    self.get_logger().error(f"publishing state failed: {exc}", throttle_duration_sec=1.0)
+
+        def _publish_state(self, driver, state) -> None:
             now = self.get_clock().now().to_msg()
             sim_t = driver.sim_time()
             if self.clock_pub is not None and sim_t is not None:
@@ -179,8 +191,11 @@ def main(args: list[str] | None = None) -> int:
             self._cycle += 1
             if state.imu is not None and self._cycle % self._imu_every == 0:
                 self.imu_pub.publish(self._imu_msg(state.imu, now))
-            if state.objects and self._cycle % self._obj_every == 0:
-                self.obj_pub.publish(self._objects_msg(state.objects, now))
+            if self._cycle % self._obj_every == 0:
+                if state.objects:
+                    self.obj_pub.publish(self._objects_msg(state.objects, now))
+                if state.base_pose is not None:
+                    self.base_pub.publish(self._pose_msg(state.base_pose, now))
 
         def _imu_msg(self, imu, stamp) -> Imu:
             msg = Imu()
@@ -191,6 +206,15 @@ def main(args: list[str] | None = None) -> int:
             msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z = map(float, imu.angular_velocity)
             (msg.linear_acceleration.x, msg.linear_acceleration.y,
              msg.linear_acceleration.z) = map(float, imu.linear_acceleration)
+            return msg
+
+        def _pose_msg(self, pose, stamp) -> PoseStamped:
+            msg = PoseStamped()
+            msg.header.stamp = stamp
+            msg.header.frame_id = pose.frame_id
+            msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = map(float, pose.position)
+            (msg.pose.orientation.x, msg.pose.orientation.y, msg.pose.orientation.z,
+             msg.pose.orientation.w) = map(float, pose.orientation)
             return msg
 
         def _objects_msg(self, objects, stamp) -> MarkerArray:

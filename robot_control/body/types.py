@@ -45,6 +45,9 @@ class RobotState:
     joints: JointStateSample
     imu: ImuSample | None = None
     objects: list[ObjectPose] = field(default_factory=list)
+    #: Pose of the robot's base frame in the world, where the body knows it (simulation ground
+    #: truth, or a localisation estimate); published on /base_pose.
+    base_pose: ObjectPose | None = None
 
 
 @dataclass

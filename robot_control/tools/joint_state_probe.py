@@ -56,6 +56,7 @@ def summarise(messages: list[tuple[float, list[str], list[float]]], expect: list
 def main(args: list[str] | None = None) -> int:
     prepare_process()
     import rclpy
+    from rcl_interfaces.msg import ParameterDescriptor
     from rclpy.node import Node
     from sensor_msgs.msg import JointState
 
@@ -64,7 +65,7 @@ def main(args: list[str] | None = None) -> int:
     rclpy.init(args=sys.argv if args is None else args)
     node = Node("joint_state_probe")
     count = node.declare_parameter("count", 100).value
-    timeout_s = node.declare_parameter("timeout_s", 20.0).value
+    timeout_s = float(node.declare_parameter("timeout_s", 20.0, ParameterDescriptor(dynamic_typing=True)).value)
     output = node.declare_parameter("output", "").value
     expect = list(node.declare_parameter("expect_joints", [""]).value)
     expect = [e for e in expect if e]

@@ -1,0 +1,317 @@
+"""Cerebellum node: the 1 kHz joint controller between planners/skills and the body.
+
+Subscribes /joint_states (sensor_msgs/JointState), /imu/data (sensor_msgs/Imu) and
+/cerebellum/trajectory (trajectory_msgs/JointTrajectory); publishes /joint_commands
+(sensor_msgs/JointState: position targets + velocity and effort feed-forward),
+/cerebellum/status (diagnostic_msgs/DiagnosticStatus at `status_rate_hz`: mode, guard,
+last rejection) and /diagnostics (rates, missed deadlines, latency, active guard).
+Services: /cerebellum/estop (std_srvs/SetBool; true engages a latched e-stop, false is
+refused: only /cerebellum/reset (std_srvs/Trigger) clears it).
+
+The control loop runs on a dedicated thread with absolute-deadline sleeps
+(robot_control.common.periodic.PeriodicLoop), never on the executor. Subscription
+callbacks only store the latest sample. The loop's phase is locked to the arrival of
+joint states (`phase_lock`), so each command is computed right after the state it
+answers arrives, while the period stays on the cerebellum's own clock and the guards keep
+running when states stop arriving.
+
+Trajectory semantics (`streaming_setpoints`, default true): every trajectory message is a
+setpoint that must be refreshed within `controller.setpoint_timeout_s` while it is still
+executing; otherwise the controller holds where it is. With false, trajectories run to
+completion (planned moves).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+from robot_control.common.ros import prepare_process
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """{'kp.joint_a': 1} -> {'kp': {'joint_a': 1}} (ROS params are flat, config is nested)."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
+class PhaseLock:
+    """Nudges a periodic loop so it ticks `target_s` after joint states usually arrive."""
+
+    def __init__(self, period_s: float, target_s: float, gain: float = 0.05, max_step_s: float = 20e-6) -> None:
+        self.period_ns = int(period_s * 1e9)
+        self.target_ns = int(target_s * 1e9)
+        self.gain = gain
+        self.max_step_ns = int(max_step_s * 1e9)
+
+    def correction_s(self, tick_ns: int, arrival_ns: int) -> float:
+        """Phase shift to apply to the loop's future deadlines (negative: tick earlier)."""
+        error = (tick_ns - arrival_ns) % self.period_ns - self.target_ns
+        half = self.period_ns // 2
+        if error > half:
+            error -= self.period_ns
+        step = int(np.clip(-self.gain * error, -self.max_step_ns, self.max_step_ns))
+        return step / 1e9
+
+
+def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read top to bottom
+    prepare_process()
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from rclpy.node import Node
+    from sensor_msgs.msg import Imu, JointState
+    from std_srvs.srv import SetBool, Trigger
+    from trajectory_msgs.msg import JointTrajectory as JointTrajectoryMsg
+
+    from robot_control.body.robot_description import load_robot
+    from robot_control.cerebellum import Controller, ControllerConfig, JointLimits, JointTrajectory
+    from robot_control.common import ros as R
+    from robot_control.common.periodic import PeriodicLoop, RingStats
+
+    class CerebellumNode(Node):
+        def __init__(self) -> None:
+            super().__init__("cerebellum", automatically_declare_parameters_from_overrides=True)
+            for name, default in (("robot", "g1"), ("streaming_setpoints", True), ("phase_lock", True),
+                                  ("phase_offset_us", 150.0), ("status_rate_hz", 50.0),
+                                  ("diagnostics_period_s", 1.0), ("realtime_priority", 0)):
+                if not self.has_parameter(name):
+                    self.declare_parameter(name, default)
+            p = lambda n: self.get_parameter(n).value  # noqa: E731
+            self.robot = load_robot(p("robot"))
+            names = self.robot.joint_names
+            config_dict = _nest({k: v.value for k, v in self.get_parameters_by_prefix("controller").items()})
+            config_dict.setdefault("kp", {j.name: j.kp for j in self.robot.joints})
+            config_dict.setdefault("kd", {j.name: j.kd for j in self.robot.joints})
+            config_dict.setdefault("rate_hz", self.robot.control_rate_hz)
+            self.config = ControllerConfig.from_dict(config_dict, where="cerebellum.controller")
+            limits = JointLimits.from_lists(
+                names, self.robot.array("lower"), self.robot.array("upper"), self.robot.array("velocity"),
+                self.robot.array("acceleration"), self.robot.array("effort"))
+            self.controller = Controller(names, limits, self.config, self.robot.postures)
+            self.names = list(names)
+            self.index = {n: i for i, n in enumerate(names)}
+            self.streaming = bool(p("streaming_setpoints"))
+            self.lock = threading.Lock()
+
+            # Latest inputs, written by callbacks, read by the control thread.
+            self._state: tuple[int, float, np.ndarray, np.ndarray] | None = None  # arrival ns, stamp, q, qd
+            self._state_seq = 0
+            self._used_seq = 0
+            self._state_order: tuple[list[str], np.ndarray | None] = ([], None)
+            self._imu: np.ndarray | None = None
+            self._imu_seq = 0
+            self._used_imu_seq = 0
+
+            self.latency = RingStats()  # body stamp -> command publish, s
+            self.compute = RingStats()  # control step duration, s
+            self.state_period = RingStats()
+            self._last_arrival = 0
+            self.commands_published = 0
+            self._last_output = None
+
+            self.cmd_pub = self.create_publisher(JointState, "/joint_commands", R.sensor_qos(depth=1))
+            self.status_pub = self.create_publisher(DiagnosticStatus, "/cerebellum/status", 10)
+            self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+            self.create_subscription(JointState, "/joint_states", self._on_state, R.sensor_qos(depth=1))
+            self.create_subscription(Imu, "/imu/data", self._on_imu, R.sensor_qos(depth=1))
+            self.create_subscription(JointTrajectoryMsg, "/cerebellum/trajectory", self._on_trajectory,
+                                     R.command_qos())
+            self.create_service(SetBool, "/cerebellum/estop", self._on_estop)
+            self.create_service(Trigger, "/cerebellum/reset", self._on_reset)
+            self.create_timer(1.0 / max(p("status_rate_hz"), 1e-3), self._publish_status)
+            self.create_timer(p("diagnostics_period_s"), self._publish_diagnostics)
+
+            period = 1.0 / self.config.rate_hz
+            self.phase = PhaseLock(period, p("phase_offset_us") * 1e-6) if p("phase_lock") else None
+            self._cmd = JointState()
+            self._cmd.name = self.names
+            self.loop = PeriodicLoop(period, self._tick, name="cerebellum",
+                                     realtime_priority=int(p("realtime_priority")))
+            self.loop.start()
+            self.get_logger().info(f"controlling {len(names)} joints of {self.robot.name} at "
+                                   f"{self.config.rate_hz:g} Hz (phase lock {'on' if self.phase else 'off'})")
+
+        # -- inputs (executor thread) ------------------------------------------------------
+        def _on_state(self, msg: JointState) -> None:
+            arrival = time.monotonic_ns()
+            names = msg.name
+            cached_names, order = self._state_order
+            if names != cached_names:
+                try:
+                    order = np.array([self.index[n] for n in names])
+                except KeyError as exc:
+                    self.get_logger().error(f"/joint_states names unknown joint {exc}", throttle_duration_sec=1.0)
+                    return
+                if len(order) != len(self.names):
+                    order = None if len(order) == 0 else order
+                self._state_order = (list(names), order)
+            q = np.full(len(self.names), np.nan)
+            qd = np.zeros(len(self.names))
+            if order is None or len(msg.position) != len(order):
+                self.get_logger().error("/joint_states without a position for every joint",
+                                        throttle_duration_sec=1.0)
+                return
+            q[order] = msg.position
+            if len(msg.velocity) == len(order):
+                qd[order] = msg.velocity
+            stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+            with self.lock:
+                if self._last_arrival:
+                    self.state_period.add((arrival - self._last_arrival) / 1e9)
+                self._last_arrival = arrival
+                self._state = (arrival, stamp, q, qd)
+                self._state_seq += 1
+
+        def _on_imu(self, msg: Imu) -> None:
+            o = msg.orientation
+            with self.lock:
+                self._imu = np.array([o.x, o.y, o.z, o.w])
+                self._imu_seq += 1
+
+        def _on_trajectory(self, msg: JointTrajectoryMsg) -> None:
+            points = msg.points
+            traj = JointTrajectory.from_lists(
+                list(msg.joint_names),
+                [pt.time_from_start.sec + pt.time_from_start.nanosec * 1e-9 for pt in points],
+                [list(pt.positions) for pt in points],
+                [list(pt.velocities) for pt in points] if points and all(pt.velocities for pt in points) else None,
+                [list(pt.accelerations) for pt in points]
+                if points and all(pt.accelerations for pt in points) else None,
+            )
+            with self.lock:
+                ok, reason = self.controller.set_trajectory(time.monotonic(), traj, streaming=self.streaming)
+            if not ok:
+                self.get_logger().warning(f"rejected trajectory: {reason}", throttle_duration_sec=0.5)
+
+        def _on_estop(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+            if request.data:
+                with self.lock:
+                    self.controller.estop("e-stop service")
+                response.success, response.message = True, "e-stop engaged: holding position; call /cerebellum/reset"
+                self.get_logger().warning("e-stop engaged")
+            else:
+                response.success = False
+                response.message = "the e-stop is latched: only /cerebellum/reset clears it"
+            return response
+
+        def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+            with self.lock:
+                ok, message = self.controller.reset(time.monotonic())
+            response.success, response.message = ok, message
+            self.get_logger().info(f"reset: {message}")
+            return response
+
+        # -- control loop (dedicated thread) ---------------------------------------------------
+        def _tick(self) -> None:
+            tick_ns = time.monotonic_ns()
+            now = tick_ns / 1e9
+            with self.lock:
+                state = self._state if self._state_seq != self._used_seq else None
+                self._used_seq = self._state_seq
+                imu = self._imu if self._imu_seq != self._used_imu_seq else None
+                self._used_imu_seq = self._imu_seq
+                if state is not None:
+                    self.controller.update_state(state[0] / 1e9, state[2], state[3])
+                if imu is not None:
+                    self.controller.update_imu(now, imu)
+                out = self.controller.step(now)
+            self._last_output = out
+            if out.valid and self.context.ok():
+                cmd = self._cmd
+                cmd.header.stamp = self.get_clock().now().to_msg()
+                cmd.position = out.position.tolist()
+                cmd.velocity = out.velocity.tolist()
+                cmd.effort = out.effort.tolist()
+                try:
+                    self.cmd_pub.publish(cmd)
+                except Exception:  # noqa: BLE001 - context went away during shutdown
+                    if self.context.ok():
+                        raise
+                    return
+                self.commands_published += 1
+                if state is not None:
+                    self.latency.add(time.time() - state[1])
+            self.compute.add((time.monotonic_ns() - tick_ns) / 1e9)
+            if self.phase is not None and state is not None:
+                self.loop.shift_phase(self.phase.correction_s(tick_ns, state[0]))
+
+        # -- reporting (executor thread) ---------------------------------------------------------
+        def _publish_status(self) -> None:
+            with self.lock:
+                status = self.controller.status()
+            level = "OK" if not status["active_guard"] else "WARN"
+            if status["mode"] in ("estop", "tilt_stop"):
+                level = "ERROR"
+            self.status_pub.publish(R.diagnostic_status(
+                "cerebellum", self.robot.name, level, status["mode"], status))
+
+        def _publish_diagnostics(self) -> None:
+            loop = self.loop.summary()
+            with self.lock:
+                status = self.controller.status()
+            lat = self.latency.summary(1e6)
+            values = {
+                "rate_hz": loop["rate_hz"], "missed_periods": loop["missed"],
+                "missed_pct": loop["missed_pct"],
+                "jitter_p50_us": loop["jitter_us"].get("p50", 0.0),
+                "jitter_p99_us": loop["jitter_us"].get("p99", 0.0),
+                "jitter_max_us": loop["jitter_us"].get("max", 0.0),
+                "latency_p50_us": lat.get("p50", 0.0), "latency_p99_us": lat.get("p99", 0.0),
+                "compute_p99_us": self.compute.summary(1e6).get("p99", 0.0),
+                "commands_published": self.commands_published,
+                "mode": status["mode"], "active_guard": status["active_guard"],
+                "estop_reason": status["estop_reason"], "last_rejection": status["last_rejection"],
+            }
+            level, message = "OK", status["mode"]
+            if status["active_guard"]:
+                level, message = "WARN", f"{status['mode']}: {status['active_guard']}"
+            if status["mode"] in ("estop", "tilt_stop"):
+                level = "ERROR"
+            if self.loop.error is not None:
+                level, message = "ERROR", f"control loop stopped: {self.loop.error}"
+            msg = R.diagnostic_array(self.get_clock().now().to_msg(), [
+                R.diagnostic_status("cerebellum: controller", self.robot.name, level, message, values)])
+            self.diag_pub.publish(msg)
+
+        def stats(self) -> dict[str, Any]:
+            return {"loop": self.loop.summary(), "latency_us": self.latency.summary(1e6),
+                    "compute_us": self.compute.summary(1e6),
+                    "state_period_us": self.state_period.summary(1e6)}
+
+    rclpy.init(args=sys.argv if args is None else args)
+    code = 0
+    node = None
+    try:
+        node = CerebellumNode()
+        R.spin(node)
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        code = 1
+    finally:
+        if node is not None:
+            node.loop.stop()
+            stats_file = node.get_parameter("stats_file").value if node.has_parameter("stats_file") else ""
+            if stats_file:
+                import json
+                from pathlib import Path
+
+                Path(stats_file).write_text(json.dumps(node.stats(), indent=2))
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
