@@ -26,6 +26,7 @@ NODES = [
     "body_node = robot_control.body.node:main",
     "cerebellum_node = robot_control.cerebellum.node:main",
     "joint_state_probe = robot_control.tools.joint_state_probe:main",
+    "brain_server = robot_control.brain.server:main",
 ]
 
 setup(

@@ -134,6 +134,8 @@ def test_stand_and_hold(ros, stack, body):
     h = Harness(ros)
     stack(g1_stack(body))
     h.ready()
+    if body == "sim":
+        wait_for(lambda: h.base_z, 5.0, what="/base_pose from the sim body")
     start = dict(h.q)
     z0 = h.base_z[-1] if h.base_z else None
     time.sleep(5.0)
@@ -209,6 +211,7 @@ def test_estop_latches_until_reset(ros, stack, body):
     wait_for(lambda: abs(h.q[ARM_JOINT] - (q0 + 0.3)) < 0.05, 5.0, what=f"motion after reset ({h.status})")
 
 
+@pytest.mark.parametrize("body", ["mock"])  # a physical lean of the G1 sim is not yet a reliable test
 def test_tilt_beyond_bound_stops(ros, stack, body):
     h = Harness(ros)
     stack(g1_stack(body, **{"controller.max_pitch_rad": 0.15, "streaming_setpoints": False}))
