@@ -84,7 +84,8 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             super().__init__("cerebellum", automatically_declare_parameters_from_overrides=True)
             for name, default in (("robot", "g1"), ("streaming_setpoints", True), ("phase_lock", True),
                                   ("phase_offset_us", 150.0), ("status_rate_hz", 50.0),
-                                  ("diagnostics_period_s", 1.0), ("realtime_priority", 0)):
+                                  ("diagnostics_period_s", 1.0), ("realtime_priority", 0),
+                                  ("stats_file", "")):
                 if not self.has_parameter(name):
                     self.declare_parameter(name, default)
             p = lambda n: self.get_parameter(n).value  # noqa: E731
@@ -301,7 +302,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
     finally:
         if node is not None:
             node.loop.stop()
-            stats_file = node.get_parameter("stats_file").value if node.has_parameter("stats_file") else ""
+            stats_file = node.get_parameter("stats_file").value
             if stats_file:
                 import json
                 from pathlib import Path
