@@ -9,45 +9,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from skill_models import make_skill, manifest_dict
 
 from robot_control.common.config import ConfigError
 from robot_control.edge.library import SkillLibrary
-from robot_control.edge.manifest import SCHEMA, load_manifest, manifest_from_dict, to_contract, write_manifest
-from robot_control.edge.policy import SkillLoadError, export_mlp, load_policy, mlp_forward
+from robot_control.edge.manifest import load_manifest, manifest_from_dict, to_contract, write_manifest
+from robot_control.edge.policy import SkillLoadError, load_policy, mlp_forward
 
 pytestmark = pytest.mark.unit
-
-
-def manifest_dict(name: str = "reach", obs: int = 6, act: int = 4) -> dict[str, Any]:
-    return {
-        "schema": SCHEMA, "name": name, "version": "1.0.0", "description": "test skill",
-        "embodiments": ["g1", "panda"], "parameters": ["arm:arm", "object:object"],
-        "preconditions": ["hand_empty(arm)"], "add_effects": ["near(arm, object)"],
-        "delete_effects": ["not grasped(arm, object)"], "goal": "pregrasp",
-        "control_rate_hz": 50, "max_duration_s": 10,
-        "observation": {"dtype": "float32",
-                        "signals": [{"name": "object_minus_ee", "size": 3, "frame": "world", "unit": "m"},
-                                    {"name": "goal_minus_ee", "size": obs - 3, "frame": "world", "unit": "m"}],
-                        "normalisation": {"mean": [0.0] * obs, "std": [0.5] * obs, "in_model": True}},
-        "action": {"space": "task_space",
-                   "signals": [{"name": "ee_delta", "size": act - 1, "unit": "m", "low": -0.008, "high": 0.008},
-                               {"name": "gripper", "size": 1, "low": 0.0, "high": 1.0}]},
-        "success": [{"check": "ee_near_goal", "tolerance": 0.015}],
-        "model": {"file": f"models/{name}.onnx", "sha256": "", "input": "observation", "output": "action"},
-        "provenance": {"seed": 0, "evaluation": {"g1": {"episodes": 50, "success_rate": 0.96}}},
-    }
-
-
-def make_skill(folder: Path, name: str = "reach", seed: int = 0) -> tuple[Path, list[tuple[np.ndarray, np.ndarray]]]:
-    rng = np.random.default_rng(seed)
-    data = manifest_dict(name)
-    layers = [(rng.normal(0, 0.5, (6, 16)).astype(np.float32), rng.normal(0, 0.1, 16).astype(np.float32)),
-              (rng.normal(0, 0.01, (16, 4)).astype(np.float32), np.full(4, 0.5, np.float32))]
-    path = folder / f"{name}.yaml"
-    draft = manifest_from_dict(data, "draft", source=path)
-    data["model"]["sha256"] = export_mlp(draft.model_path(), layers, draft)
-    write_manifest(data, path)
-    return path, layers
 
 
 def test_export_load_act_matches_numpy(tmp_path: Path) -> None:
