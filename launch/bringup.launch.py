@@ -5,6 +5,7 @@ Builds exactly the node set of a stack file (config/stacks/<stack>.yaml), the sa
 
     ros2 launch robot_control bringup.launch.py stack:=sim_g1
     ros2 launch robot_control bringup.launch.py stack:=/path/to/my_stack.yaml
+    ros2 launch robot_control bringup.launch.py stack:=demo_g1 use_cloud:=false record:=true
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from robot_control.common.ros_env import apply_ros_env_defaults
-from robot_control.launch_support import launch_entities_for_stack
+from robot_control.launch_support import STACK_LAUNCH_ARGUMENTS, launch_entities_for_stack, stack_for_launch
 
 
 def _nodes(context, *args, **kwargs):
     stack = LaunchConfiguration("stack").perform(context)
     robot = LaunchConfiguration("robot").perform(context)
-    return launch_entities_for_stack(stack or f"sim_{robot}", Node, ExecuteProcess)
+    given = {name: LaunchConfiguration(name).perform(context) for name in STACK_LAUNCH_ARGUMENTS}
+    return launch_entities_for_stack(stack_for_launch(stack or f"sim_{robot}", given), Node, ExecuteProcess)
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -29,5 +31,7 @@ def generate_launch_description() -> LaunchDescription:
     return LaunchDescription([
         DeclareLaunchArgument("robot", default_value="g1", description="g1 or panda (selects sim_<robot>)"),
         DeclareLaunchArgument("stack", default_value="", description="stack name or file; overrides robot"),
+        *[DeclareLaunchArgument(name, default_value="", description=f"{text} (empty: the stack's default)")
+          for name, text in STACK_LAUNCH_ARGUMENTS.items()],
         OpaqueFunction(function=_nodes),
     ])

@@ -17,10 +17,10 @@ from robot_control.common.ros_env import apply_ros_env_defaults
 def cmd_up(args: argparse.Namespace) -> int:
     from robot_control.common.config import ConfigError
     from robot_control.supervisor.process import Supervisor
-    from robot_control.supervisor.stack import load_stack
+    from robot_control.supervisor.stack import load_stack, parse_overrides
 
     try:
-        stack = load_stack(args.stack)
+        stack = load_stack(args.stack, parse_overrides(args.set))
     except ConfigError as exc:
         print(f"robot-control up: {exc}", file=sys.stderr)
         return 2
@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="start a stack's nodes as supervised processes")
     up.add_argument("stack", help="stack file, or a name from config/stacks (e.g. sim_g1)")
     up.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID for all nodes")
+    up.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="set a stack argument (repeatable), e.g. --set use_cloud=false")
     up.set_defaults(func=cmd_up)
 
     drivers = sub.add_parser("drivers", help="list body drivers found through entry points")

@@ -11,6 +11,21 @@ from typing import Any
 
 from robot_control.supervisor.stack import NodeSpec, StackSpec, load_stack
 
+# Launch arguments of bringup.launch.py that map onto stack arguments of the same name
+# (an empty value keeps the stack's default; a stack that does not declare one ignores it).
+STACK_LAUNCH_ARGUMENTS = {
+    "use_cloud": "plan with the cloud brain (false: the bridge's local planner only)",
+    "cloud_endpoint": "HOST:PORT of the cloud brain",
+    "record": "record the stack's topics to MCAP under runs/",
+}
+
+
+def stack_for_launch(stack: str | Path, given: dict[str, str]) -> StackSpec:
+    """The stack with the launch arguments it declares applied (the same overrides as
+    `robot-control up STACK --set name=value`)."""
+    declared = load_stack(stack).arguments
+    return load_stack(stack, {k: v for k, v in given.items() if v != "" and k in declared})
+
 
 def node_kwargs(spec: NodeSpec, stack: StackSpec) -> dict[str, Any]:
     """Keyword arguments for launch_ros.actions.Node equivalent to the supervisor's process."""

@@ -45,3 +45,16 @@ def test_bringup_launch_file_builds():  # pragma: no cover - needs a ROS 2 distr
         for sub in entity.visit(context) or []:
             names.append(getattr(sub, "node_name", None) or getattr(sub, "name", None))
     assert names, "launch file produced no nodes"
+
+
+@pytest.mark.unit
+def test_launch_arguments_reach_the_stack(tmp_path):
+    from robot_control.launch_support import stack_for_launch
+
+    stack = tmp_path / "s.yaml"
+    stack.write_text("stack: s\narguments:\n  record: {default: false}\nnodes:\n"
+                     "  - {name: body, executable: body_node}\n"
+                     "  - {name: recorder, executable: recorder_node, when: record}\n")
+    # Empty launch values keep the stack default; arguments the stack does not declare are ignored.
+    assert [n.name for n in stack_for_launch(stack, {"record": "", "use_cloud": "false"}).nodes] == ["body"]
+    assert [n.name for n in stack_for_launch(stack, {"record": "true"}).nodes] == ["body", "recorder"]

@@ -64,3 +64,63 @@ def test_error_names_the_file(tmp_path):
     """))
     with pytest.raises(ConfigError, match=r"s\.yaml: nodes\[0\]\.max_restarts: must be >= 0"):
         load_stack(path)
+
+
+ARGS_STACK = {
+    "stack": "args",
+    "arguments": {"use_cloud": {"default": True}, "endpoint": {"default": "127.0.0.1:50051"},
+                  "rate": {"default": 50}, "record": {"default": False}},
+    "nodes": [
+        {"name": "brain", "executable": "brain_server", "when": "use_cloud",
+         "args": ["--listen", "${endpoint}"]},
+        {"name": "bridge", "executable": "bridge_node",
+         "parameters": {"use_cloud": "${use_cloud}", "rate_hz": "${rate}", "url": "grpc://${endpoint}/x"}},
+        {"name": "local_only", "executable": "probe", "when": "not use_cloud"},
+        {"name": "recorder", "command": ["python3", "-m", "rec"], "when": "record"},
+    ],
+}
+
+
+def test_stack_arguments_defaults_substitution_and_conditions():
+    spec = parse_stack(ARGS_STACK)
+    assert [n.name for n in spec.nodes] == ["brain", "bridge"]
+    assert spec.node("brain").args == ("--listen", "127.0.0.1:50051")
+    assert spec.node("bridge").parameters == {"use_cloud": True, "rate_hz": 50, "url": "grpc://127.0.0.1:50051/x"}
+    assert "use_cloud:=true" in spec.node("bridge").ros_args()
+
+
+def test_stack_argument_overrides_are_typed():
+    spec = parse_stack(ARGS_STACK, overrides={"use_cloud": "false", "record": "yes", "rate": "25"})
+    assert [n.name for n in spec.nodes] == ["bridge", "local_only", "recorder"]
+    assert spec.node("bridge").parameters["use_cloud"] is False
+    assert spec.node("bridge").parameters["rate_hz"] == 25
+    assert spec.values["record"] is True
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"use_clod": "false"}, "no stack argument 'use_clod'"),
+    ({"use_cloud": "maybe"}, "expected true or false"),
+    ({"rate": "fast"}, "expected an integer"),
+])
+def test_bad_overrides_say_why(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_stack(ARGS_STACK, overrides=overrides)
+
+
+def test_unknown_argument_reference_rejected():
+    bad = {"stack": "x", "nodes": [{"name": "a", "executable": "a", "args": ["${nope}"]}]}
+    with pytest.raises(ConfigError, match="unknown stack argument"):
+        parse_stack(bad)
+    bad = {"stack": "x", "nodes": [{"name": "a", "executable": "a", "when": "nope"}]}
+    with pytest.raises(ConfigError, match="unknown stack argument 'nope'"):
+        parse_stack(bad)
+
+
+def test_cli_parses_set_overrides():
+    from robot_control.cli import build_parser
+    from robot_control.supervisor.stack import parse_overrides
+
+    args = build_parser().parse_args(["up", "sim_g1", "--set", "use_cloud=false", "--set", "a=b=c"])
+    assert parse_overrides(args.set) == {"use_cloud": "false", "a": "b=c"}
+    with pytest.raises(ConfigError, match="NAME=VALUE"):
+        parse_overrides(["nothing"])
