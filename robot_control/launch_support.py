@@ -6,6 +6,7 @@ launch action classes are passed in.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,8 @@ def launch_entities_for_stack(stack: str | Path | StackSpec, node_cls: Any, proc
     entities = []
     for node in spec.nodes:
         if node.command:
-            entities.append(process_cls(cmd=[*node.command, *node.args], name=node.name, output="screen",
+            cmd = [sys.executable if part == "{python}" else part for part in node.command]
+            entities.append(process_cls(cmd=[*cmd, *node.args], name=node.name, output="screen",
                                         additional_env={**spec.env, **node.env}))
         else:
             entities.append(node_cls(**node_kwargs(node, spec)))

@@ -210,6 +210,11 @@ def run(out: Path, topics: Sequence[str], duration: float | None, discovery_time
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Also the `recorder_node` console script: a trailing `--ros-args ...` (as stacks and
+    launch files pass it) is accepted and ignored apart from the node name."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--ros-args" in argv:
+        argv = argv[:argv.index("--ros-args")]
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("topics", nargs="+", help="TOPIC or TOPIC:pkg/msg/Type")
     p.add_argument("--out", type=Path, required=True)
