@@ -13,12 +13,16 @@ A driver owns one robot. The body node calls it from a single thread:
 
 Drivers are discovered through the `robot_control.drivers` entry-point group, so a
 separate package can add one without changing robot_control (see README, "Adding a driver").
+
+Simulated drivers may also implement the optional test hooks `apply_wrench` (push the
+robot, /sim/push on the body node) and `reset_simulation` (/sim/reset); the defaults raise
+DriverError, which the body node reports as a rejection.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from robot_control.body.robot_description import RobotDescription
@@ -83,3 +87,18 @@ class Driver(abc.ABC):
     def diagnostics(self) -> dict[str, str]:
         """Driver-specific key/values for /diagnostics."""
         return {}
+
+    # -- optional, simulation only (disturbances for tests) ---------------------------
+    def apply_wrench(self, force: Sequence[float], torque: Sequence[float], duration_s: float,
+                     body: str | None = None) -> None:
+        """Apply an external force (N) and torque (N·m), world frame, at the centre of mass of
+        `body` (default: the robot's base frame) for `duration_s` of the driver's time,
+        replacing any push still running. Raise DriverError if it cannot (the default)."""
+        raise DriverError(f"driver {self.name or type(self).__name__!r} cannot apply external wrenches: "
+                          "pushing the robot is a simulation-only feature")
+
+    def reset_simulation(self) -> None:
+        """Put the simulated world back in its initial state (time keeps running forward).
+        Raise DriverError if it cannot (the default)."""
+        raise DriverError(f"driver {self.name or type(self).__name__!r} cannot reset the world: "
+                          "reset is a simulation-only feature")

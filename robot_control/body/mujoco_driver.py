@@ -22,6 +22,10 @@ tendon actuator force), the IMU from framequat/gyro/accelerometer sensors on the
 description's imu_frame site, and the ground-truth pose + size of every object and the bin.
 Feed-forward effort is added as a generalized force; velocity feed-forward is ignored.
 
+Optional simulation hooks of the Driver contract: apply_wrench (an external push on a body,
+e.g. the pelvis, for a duration of simulated time; /sim/push on the body node) and
+reset_simulation (reset(seed) with the current seed, sim time keeps running; /sim/reset).
+
 Sim-only extras, NOT part of the Driver contract (training / tests): reset(seed),
 set_object_pose(name, pos, quat_xyzw), step(n), render(width, height, camera),
 object_names, model, data.
@@ -138,6 +142,9 @@ class MujocoSimDriver(Driver):
         self._map_objects()
         self._base_body = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, self.robot.base_frame)
         self._renderers: dict[tuple[int, int], Any] = {}
+        self._push_body = -1  # body an external wrench acts on, for _push_steps more physics steps
+        self._push_steps = 0
+        self.pushes = 0
         self.active = False
         self.reset(self.seed)
 
@@ -200,6 +207,7 @@ class MujocoSimDriver(Driver):
             self._joints.append(_JointMap(name, qpos, int(m.jnt_qposadr[jid]), int(m.jnt_dofadr[jid]), a,
                                           -b1 * coef / gain, -b0 / gain, tendon))
         self._index = {j.name: i for i, j in enumerate(self._joints)}
+        self._names = self.robot.joint_names  # a property that builds a tuple: cache it for read()
         self._qadr = np.array([j.qpos_adr for j in self._joints])
         self._dadr = np.array([j.dof_adr for j in self._joints])
         self._act = np.array([j.actuator for j in self._joints])
@@ -256,7 +264,7 @@ class MujocoSimDriver(Driver):
         d = self.data
         stamp = float(d.time)
         effort = np.where(self._tendon, d.actuator_force[self._act], d.qfrc_actuator[self._dadr])
-        joints = JointStateSample(self.robot.joint_names, d.qpos[self._qadr].copy(),
+        joints = JointStateSample(self._names, d.qpos[self._qadr].copy(),
                                   d.qvel[self._dadr].copy(), effort.astype(float), stamp)
         imu = None
         if self._imu is not None:
@@ -314,7 +322,51 @@ class MujocoSimDriver(Driver):
             "sim_time": f"{self.data.time:.3f}",
             "objects": ", ".join(self.object_names),
             "seed": str(self.seed),
+            "pushes": str(self.pushes),
+            "push_active": str(self._push_steps > 0).lower(),
         }
+
+    # -- optional simulation hooks of the Driver contract ---------------------------------
+    def apply_wrench(self, force: Sequence[float], torque: Sequence[float], duration_s: float,
+                     body: str | None = None) -> None:
+        """Push: force (N) and torque (N·m) in the world frame at `body`'s centre of mass
+        (default: the base frame, the G1 pelvis) for `duration_s` of simulated time, rounded to
+        whole physics steps. Replaces a push still running."""
+        self._require()
+        name = body or self.robot.base_frame
+        bid = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, name)
+        if bid <= 0:  # -1: unknown; 0: the world body cannot be pushed
+            raise DriverError(f"mujoco_sim: cannot push {name!r}: not a movable body of the "
+                              f"{self.scene.robot} scene")
+        try:
+            wrench = np.concatenate([np.asarray(force, dtype=float).reshape(-1),
+                                     np.asarray(torque, dtype=float).reshape(-1)])
+            duration = float(duration_s)
+        except (TypeError, ValueError) as exc:
+            raise DriverError(f"mujoco_sim: push: {exc}") from exc
+        if wrench.shape != (6,) or not np.all(np.isfinite(wrench)):
+            raise DriverError("mujoco_sim: a push needs a finite force (3 numbers, N) and torque (3 numbers, N·m)")
+        steps = round(duration / self.model.opt.timestep) if math.isfinite(duration) else 0
+        if steps < 1:
+            raise DriverError(f"mujoco_sim: push duration {duration_s!r} s: expected at least one physics "
+                              f"step ({self.model.opt.timestep:g} s)")
+        self._end_push()
+        self.data.xfrc_applied[bid] = wrench  # MuJoCo: world frame, at the body's centre of mass
+        self._push_body, self._push_steps = bid, int(steps)
+        self.pushes += 1
+
+    def reset_simulation(self) -> None:
+        """reset(seed) with the current seed; simulated time continues (no jump back to 0)."""
+        self._require()
+        now = float(self.data.time)
+        self._end_push()
+        self.reset(self.seed)
+        self.data.time = now
+
+    def _end_push(self) -> None:
+        if self._push_body > 0:
+            self.data.xfrc_applied[self._push_body] = 0.0
+        self._push_body, self._push_steps = -1, 0
 
     # -- sim-only extras (not part of the Driver contract) -------------------------------
     @property
@@ -330,7 +382,16 @@ class MujocoSimDriver(Driver):
     def step(self, periods: int = 1) -> None:
         """Advance physics by `periods` control periods, holding the current targets."""
         self._require()
-        mujoco.mj_step(self.model, self.data, nstep=self.substeps * int(periods))
+        steps = self.substeps * int(periods)
+        if self._push_steps > 0:  # a push ends on its exact physics step
+            pushed = min(steps, self._push_steps)
+            mujoco.mj_step(self.model, self.data, nstep=pushed)
+            self._push_steps -= pushed
+            steps -= pushed
+            if self._push_steps == 0:
+                self._end_push()
+        if steps > 0:
+            mujoco.mj_step(self.model, self.data, nstep=steps)
 
     def reset(self, seed: int | None = None) -> None:
         """Episode reset: robot in the initial posture, holding it; objects placed (jittered with a seed)."""

@@ -2,21 +2,40 @@
 
 Publishes /joint_states (sensor_msgs/JointState, sensor-data QoS) every driver cycle,
 /imu/data (sensor_msgs/Imu), /objects (visualization_msgs/MarkerArray: one marker per
-object, `text` = object name, pose and size), /base_pose (geometry_msgs/PoseStamped, where the driver knows it), /clock for
-simulated drivers and
-/diagnostics; subscribes /joint_commands (sensor_msgs/JointState: position targets with
-optional velocity/effort feed-forward). Bad commands are rejected with a reason and the
-driver keeps its last good targets.
+object, `text` = object name, pose and size), /base_pose (geometry_msgs/PoseStamped, where
+the driver knows it), /clock for simulated drivers (at `clock_rate_hz`, default 250 Hz;
+0 turns it off) and /diagnostics; subscribes /joint_commands (sensor_msgs/JointState:
+position targets with optional velocity/effort feed-forward). Bad commands are rejected
+with a reason and the driver keeps its last good targets.
+
+Stamps: with `use_sim_time` true, a simulated body stamps every message with its simulated
+time (the time /clock carries), so stamps stay consistent when the simulation runs slower
+than real time. Otherwise stamps are wall time, and /diagnostics reports the simulation's
+real-time factor and the loop's overruns (WARN below `min_real_time_factor`): when a cycle
+overruns its period, simulated time falls behind wall time.
+
+Simulation-only test hooks (the driver implements Driver.apply_wrench / reset_simulation;
+other drivers reject them with a reason, logged and shown on /diagnostics):
+
+    /sim/push  geometry_msgs/WrenchStamped: force (N) and torque (N·m) in the world frame
+               (header.frame_id "" or "world") applied at the centre of mass of `push_body`
+               (default: the robot's base frame, the G1 pelvis) for `push_duration_s` of
+               simulated time; a new message replaces a push still running.
+    /sim/reset std_srvs/Trigger: put the simulated world back in its initial state.
 
 The driver runs on a dedicated thread with absolute-deadline sleeps at its rate; the
-executor thread only moves messages in and out.
+executor thread only moves messages in and out (and hands push/reset requests to the
+driver thread, which runs them between cycles).
 """
 
 from __future__ import annotations
 
+import array
 import sys
 import threading
+import time
 import traceback
+from collections.abc import Callable
 
 from robot_control.common.ros import prepare_process
 
@@ -25,17 +44,18 @@ def main(args: list[str] | None = None) -> int:
     prepare_process()
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
-    from geometry_msgs.msg import PoseStamped
+    from geometry_msgs.msg import PoseStamped, WrenchStamped
     from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
     from rosgraph_msgs.msg import Clock
     from sensor_msgs.msg import Imu, JointState
+    from std_srvs.srv import Trigger
     from visualization_msgs.msg import Marker, MarkerArray
 
     from robot_control.body.command_check import check_joint_command
     from robot_control.body.registry import load_driver_class
     from robot_control.body.robot_description import load_robot
     from robot_control.common import ros as R
-    from robot_control.common.periodic import PeriodicLoop
+    from robot_control.common.periodic import PeriodicLoop, RealTimeFactor, every_n_cycles
 
     class BodyNode(LifecycleNode):
         def __init__(self) -> None:
@@ -48,6 +68,10 @@ def main(args: list[str] | None = None) -> int:
             self._param("imu_rate_hz", 500.0)
             self._param("diagnostics_period_s", 1.0)
             self._param("realtime_priority", 0)
+            self._param("clock_rate_hz", 250.0)
+            self._param("min_real_time_factor", 0.9)
+            self._param("push_duration_s", 0.2)
+            self._param("push_body", "")
             self.driver = None
             self.loop: PeriodicLoop | None = None
             self._free_thread: threading.Thread | None = None
@@ -57,6 +81,14 @@ def main(args: list[str] | None = None) -> int:
             self.rejected = 0
             self.accepted = 0
             self.last_reject = ""
+            # Work the executor thread hands to the driver thread (pushes, resets).
+            self._driver_calls: list[Callable[[], None]] = []
+            self.pushes_applied = 0
+            self.pushes_rejected = 0
+            self.last_push_rejection = ""
+            # (monotonic wall s, sim s) after the latest cycle; the factor between diagnostics
+            self._sim_sample: tuple[float, float] | None = None
+            self._rtf = RealTimeFactor()
 
         def _param(self, name: str, default):
             if not self.has_parameter(name):
@@ -87,6 +119,14 @@ def main(args: list[str] | None = None) -> int:
             self.clock_pub = self.create_publisher(Clock, "/clock", R.sensor_qos()) if self.driver.simulated else None
             self.cmd_sub = self.create_subscription(JointState, "/joint_commands", self._on_command,
                                                     R.sensor_qos(depth=1))
+            self.push_sub = self.create_subscription(WrenchStamped, "/sim/push", self._on_push, R.command_qos())
+            self.reset_srv = self.create_service(Trigger, "/sim/reset", self._on_sim_reset)
+            # Messages published every cycle are built once and refilled (constructors are slow).
+            self._js = JointState()
+            self._js.name = self.names  # set once: the setter checks every element
+            self._imu_out = Imu()
+            self._clock_out = Clock()
+            self._sim_stamps = bool(self.p("use_sim_time")) and self.driver.simulated
             self.diag_timer = self.create_timer(self.p("diagnostics_period_s"), self._publish_diagnostics)
             self.get_logger().info(
                 f"configured driver {self.p('driver')!r} for robot {self.robot.name!r} "
@@ -103,6 +143,9 @@ def main(args: list[str] | None = None) -> int:
             rate = self.driver.rate_hz
             self._imu_every = max(1, round(rate / max(self.p("imu_rate_hz"), 1e-3)))
             self._obj_every = max(1, round(rate / max(self.p("objects_rate_hz"), 1e-3)))
+            self._clock_every = every_n_cycles(rate, float(self.p("clock_rate_hz")))
+            self._sim_sample = None
+            self._rtf = RealTimeFactor()
             if self.p("pacing") == "free":
                 self._free_stop.clear()
                 self._free_thread = threading.Thread(target=self._free_run, daemon=True)
@@ -151,6 +194,68 @@ def main(args: list[str] | None = None) -> int:
                 self._command = command
             self.accepted += 1
 
+        def _on_push(self, msg: WrenchStamped) -> None:
+            if msg.header.frame_id not in ("", "world"):
+                self._push_rejected(f"wrench frame {msg.header.frame_id!r}: pushes are expressed in the "
+                                    "world frame (frame_id '' or 'world')")
+                return
+            f, t = msg.wrench.force, msg.wrench.torque
+            force, torque = (f.x, f.y, f.z), (t.x, t.y, t.z)
+            duration = float(self.p("push_duration_s"))
+            body = self.p("push_body") or None
+
+            def push() -> None:
+                try:
+                    self.driver.apply_wrench(force, torque, duration, body)
+                except Exception as exc:  # noqa: BLE001 - DriverError or a plugin bug: reported
+                    self._push_rejected(str(exc) or type(exc).__name__)
+                    return
+                self.pushes_applied += 1
+                self.get_logger().info(f"push: force {force} N, torque {torque} N·m on "
+                                       f"{body or self.robot.base_frame} for {duration:g} s")
+
+            if not self._run_on_driver_thread(push):
+                self._push_rejected("the body is not active")
+
+        def _push_rejected(self, reason: str) -> None:
+            self.pushes_rejected += 1
+            self.last_push_rejection = reason
+            self.get_logger().warning(f"rejected /sim/push: {reason}", throttle_duration_sec=1.0)
+
+        def _on_sim_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+            outcome: list[str | None] = []
+            done = threading.Event()
+
+            def reset() -> None:
+                try:
+                    self.driver.reset_simulation()
+                    outcome.append(None)
+                except Exception as exc:  # noqa: BLE001 - DriverError or a plugin bug: reported
+                    outcome.append(str(exc) or type(exc).__name__)
+                finally:
+                    done.set()
+
+            if not self._run_on_driver_thread(reset):
+                response.success, response.message = False, "the body is not active"
+            elif not done.wait(2.0):
+                response.success, response.message = False, "the driver thread did not run the reset within 2 s"
+            elif outcome[0] is not None:
+                response.success, response.message = False, outcome[0]
+            else:
+                response.success, response.message = True, "simulation reset to its initial state"
+            self.get_logger().info(f"/sim/reset: {response.message}")
+            return response
+
+        def _run_on_driver_thread(self, call: Callable[[], None]) -> bool:
+            """Queue `call` for the driver thread (run before its next cycle); False if none runs."""
+            running = (self.loop is not None and self.loop.running) or (
+                self._free_thread is not None and self._free_thread.is_alive())
+            if self.driver is None or not running:
+                return False
+            with self._command_lock:
+                self._driver_calls.append(call)
+            return True
+
         def _free_run(self) -> None:
             while not self._free_stop.is_set():
                 self._cycle_once()
@@ -159,6 +264,12 @@ def main(args: list[str] | None = None) -> int:
             driver = self.driver
             with self._command_lock:
                 command, self._command = self._command, None
+                calls, self._driver_calls = self._driver_calls, []
+            for call in calls:
+                try:
+                    call()
+                except Exception as exc:  # noqa: BLE001 - a hook must never stop the loop
+                    self.get_logger().error(f"driver request failed: {exc}")
             try:
                 if command is not None:
                     driver.write(command)
@@ -177,18 +288,22 @@ def main(args: list[str] | None = None) -> int:
                     self.get_logger().error(f"publishing state failed: {exc}", throttle_duration_sec=1.0)
 
         def _publish_state(self, driver, state) -> None:
-            now = self.get_clock().now().to_msg()
             sim_t = driver.sim_time()
-            if self.clock_pub is not None and sim_t is not None:
-                self.clock_pub.publish(Clock(clock=R.to_time_msg(sim_t)))
-            js = JointState()
-            js.header.stamp = now
-            js.name = self.names
-            js.position = state.joints.position.tolist()
-            js.velocity = state.joints.velocity.tolist()
-            js.effort = state.joints.effort.tolist()
-            self.js_pub.publish(js)
+            cycle = self._cycle
             self._cycle += 1
+            if sim_t is not None:
+                self._sim_sample = (time.monotonic(), sim_t)
+                sim_stamp = R.to_time_msg(sim_t)
+                if self.clock_pub is not None and self._clock_every and cycle % self._clock_every == 0:
+                    self._clock_out.clock = sim_stamp
+                    self.clock_pub.publish(self._clock_out)
+            now = sim_stamp if self._sim_stamps and sim_t is not None else self.get_clock().now().to_msg()
+            js = self._js
+            js.header.stamp = now
+            js.position = _doubles(state.joints.position)
+            js.velocity = _doubles(state.joints.velocity)
+            js.effort = _doubles(state.joints.effort)
+            self.js_pub.publish(js)
             if state.imu is not None and self._cycle % self._imu_every == 0:
                 self.imu_pub.publish(self._imu_msg(state.imu, now))
             if self._cycle % self._obj_every == 0:
@@ -198,7 +313,7 @@ def main(args: list[str] | None = None) -> int:
                     self.base_pub.publish(self._pose_msg(state.base_pose, now))
 
         def _imu_msg(self, imu, stamp) -> Imu:
-            msg = Imu()
+            msg = self._imu_out
             msg.header.stamp = stamp
             msg.header.frame_id = imu.frame_id
             x, y, z, w = (float(v) for v in imu.orientation)
@@ -242,14 +357,29 @@ def main(args: list[str] | None = None) -> int:
                 return
             values: dict[str, object] = {"driver": self.p("driver"), "robot": self.robot.name,
                                          "commands_accepted": self.accepted, "commands_rejected": self.rejected,
-                                         "last_rejection": self.last_reject}
+                                         "last_rejection": self.last_reject,
+                                         "pushes_applied": self.pushes_applied,
+                                         "pushes_rejected": self.pushes_rejected,
+                                         "last_push_rejection": self.last_push_rejection,
+                                         "stamps": "sim_time" if self._sim_stamps else "wall_time"}
             level, message = "OK", "streaming"
+            overruns = 0
             if self.loop is not None:
                 s = self.loop.summary()
-                values.update({"rate_hz": s["rate_hz"], "missed_periods": s["missed"],
+                overruns = s["overruns"]
+                values.update({"rate_hz": s["rate_hz"], "missed_periods": s["missed"], "overruns": overruns,
                                "jitter_p99_us": s["jitter_us"].get("p99", 0.0)})
-                if self.loop.error is not None:
-                    level, message = "ERROR", f"loop stopped: {self.loop.error}"
+            sample = self._sim_sample
+            rtf = None if sample is None else self._rtf.update(*sample)
+            if rtf is not None:
+                values["real_time_factor"] = rtf
+                if rtf < self.p("min_real_time_factor") and self.p("pacing") == "realtime":
+                    stamps = ("stamps are sim time" if self._sim_stamps
+                              else "stamps are wall time; set use_sim_time for sim-time stamps")
+                    level, message = "WARN", (f"simulation runs at {rtf:.2f}x real time ({overruns} loop "
+                                              f"overruns): {stamps}")
+            if self.loop is not None and self.loop.error is not None:
+                level, message = "ERROR", f"loop stopped: {self.loop.error}"
             values.update(self.driver.diagnostics())
             status = R.diagnostic_status(f"{self.get_name()}: body", self.robot.name, level, message, values)
             self.diag_pub.publish(R.diagnostic_array(self.get_clock().now().to_msg(), [status]))
@@ -259,6 +389,10 @@ def main(args: list[str] | None = None) -> int:
     from robot_control.body.types import JointCommand
 
     _EMPTY = JointCommand((), np.zeros(0))
+
+    def _doubles(values: np.ndarray) -> array.array:
+        """float64 array -> array.array('d'): the message setter takes it without a per-element check."""
+        return array.array("d", np.ascontiguousarray(values, dtype=np.float64).tobytes())
 
     rclpy.init(args=sys.argv if args is None else args)
     node = BodyNode()

@@ -272,6 +272,12 @@ class Controller:
         self._state_wd.feed(now)
         return None
 
+    def note_state_problem(self, reason: str) -> None:
+        """Count a joint-state sample rejected before :meth:`update_state` (by the node's
+        message merging); like a rejected sample it does not feed the state watchdog."""
+        self._states_rejected += 1
+        self._last_state_problem = reason
+
     def update_imu(self, now: float, quat: Sequence[float]) -> str | None:
         """IMU orientation ``(x, y, z, w)``; returns the tilt trip reason if the tilt guard is tripped.
 

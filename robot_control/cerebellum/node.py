@@ -13,7 +13,16 @@ The control loop runs on a dedicated thread with absolute-deadline sleeps
 callbacks only store the latest sample. The loop's phase is locked to the arrival of
 joint states (`phase_lock`), so each command is computed right after the state it
 answers arrives, while the period stays on the cerebellum's own clock and the guards keep
-running when states stop arriving.
+running when states stop arriving. The lock compares arrivals with the loop's scheduled
+deadlines, not its actual wake times (those carry scheduling jitter).
+
+/joint_states messages may name a subset of the joints (several publishers may share the
+topic): they are merged (robot_control.cerebellum.state_merge); the controller gets a state
+once every joint has been received, and its state watchdog sees the age of the least
+recently updated joint.
+
+Latency on /diagnostics is body stamp -> command publish on this node's ROS clock, so it
+is meaningful when the body and the cerebellum share a clock (both `use_sim_time` or neither).
 
 Trajectory semantics (`streaming_setpoints`, default true): every trajectory message is a
 setpoint that must be refreshed within `controller.setpoint_timeout_s` while it is still
@@ -23,6 +32,7 @@ completion (planned moves).
 
 from __future__ import annotations
 
+import array
 import sys
 import threading
 import time
@@ -47,7 +57,12 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 class PhaseLock:
-    """Nudges a periodic loop so it ticks `target_s` after joint states usually arrive."""
+    """Nudges a periodic loop so it ticks `target_s` after joint states usually arrive.
+
+    The phase error is measured from the loop's *deadline* for the current cycle: wake-up
+    lateness is scheduling noise (skewed: never early, sometimes very late), and feeding it
+    back would pull the schedule earlier by the average lateness.
+    """
 
     def __init__(self, period_s: float, target_s: float, gain: float = 0.05, max_step_s: float = 20e-6) -> None:
         self.period_ns = int(period_s * 1e9)
@@ -64,6 +79,14 @@ class PhaseLock:
         step = int(np.clip(-self.gain * error, -self.max_step_ns, self.max_step_ns))
         return step / 1e9
 
+    def update(self, loop: Any, arrival_ns: int) -> float:
+        """Shift `loop` (a PeriodicLoop, from inside its body) by the correction for the cycle
+        it is running, scheduled at ``loop.deadline_ns``; returns the shift in seconds."""
+        shift = self.correction_s(loop.deadline_ns, arrival_ns)
+        if shift:
+            loop.shift_phase(shift)
+        return shift
+
 
 def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read top to bottom
     prepare_process()
@@ -76,6 +99,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
 
     from robot_control.body.robot_description import load_robot
     from robot_control.cerebellum import Controller, ControllerConfig, JointLimits, JointTrajectory
+    from robot_control.cerebellum.state_merge import JointStateMerger
     from robot_control.common import ros as R
     from robot_control.common.periodic import PeriodicLoop, RingStats
 
@@ -106,10 +130,11 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             self.lock = threading.Lock()
 
             # Latest inputs, written by callbacks, read by the control thread.
-            self._state: tuple[int, float, np.ndarray, np.ndarray] | None = None  # arrival ns, stamp, q, qd
+            # (arrival ns, oldest joint update ns, stamp s, q, qd)
+            self._state: tuple[int, int, float, np.ndarray, np.ndarray] | None = None
             self._state_seq = 0
             self._used_seq = 0
-            self._state_order: tuple[list[str], np.ndarray | None] = ([], None)
+            self.merger = JointStateMerger(names)
             self._imu: np.ndarray | None = None
             self._imu_seq = 0
             self._used_imu_seq = 0
@@ -146,32 +171,24 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
         # -- inputs (executor thread) ------------------------------------------------------
         def _on_state(self, msg: JointState) -> None:
             arrival = time.monotonic_ns()
-            names = msg.name
-            cached_names, order = self._state_order
-            if names != cached_names:
-                try:
-                    order = np.array([self.index[n] for n in names])
-                except KeyError as exc:
-                    self.get_logger().error(f"/joint_states names unknown joint {exc}", throttle_duration_sec=1.0)
-                    return
-                if len(order) != len(self.names):
-                    order = None if len(order) == 0 else order
-                self._state_order = (list(names), order)
-            q = np.full(len(self.names), np.nan)
-            qd = np.zeros(len(self.names))
-            if order is None or len(msg.position) != len(order):
-                self.get_logger().error("/joint_states without a position for every joint",
-                                        throttle_duration_sec=1.0)
+            problem = self.merger.update(arrival, msg.name, msg.position, msg.velocity)
+            snapshot = self.merger.snapshot() if problem is None else None
+            if snapshot is None:
+                if problem is None:
+                    missing = self.merger.missing()
+                    problem = (f"/joint_states incomplete: no value yet for {', '.join(missing[:3])}"
+                               + (f" (and {len(missing) - 3} more)" if len(missing) > 3 else ""))
+                with self.lock:
+                    self.controller.note_state_problem(problem)
+                self.get_logger().warning(problem, throttle_duration_sec=1.0)
                 return
-            q[order] = msg.position
-            if len(msg.velocity) == len(order):
-                qd[order] = msg.velocity
+            oldest, q, qd = snapshot
             stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
             with self.lock:
                 if self._last_arrival:
                     self.state_period.add((arrival - self._last_arrival) / 1e9)
                 self._last_arrival = arrival
-                self._state = (arrival, stamp, q, qd)
+                self._state = (arrival, oldest, stamp, q, qd)
                 self._state_seq += 1
 
         def _on_imu(self, msg: Imu) -> None:
@@ -223,17 +240,19 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                 imu = self._imu if self._imu_seq != self._used_imu_seq else None
                 self._used_imu_seq = self._imu_seq
                 if state is not None:
-                    self.controller.update_state(state[0] / 1e9, state[2], state[3])
+                    self.controller.update_state(state[1] / 1e9, state[3], state[4])
                 if imu is not None:
                     self.controller.update_imu(now, imu)
                 out = self.controller.step(now)
             self._last_output = out
             if out.valid and self.context.ok():
                 cmd = self._cmd
-                cmd.header.stamp = self.get_clock().now().to_msg()
-                cmd.position = out.position.tolist()
-                cmd.velocity = out.velocity.tolist()
-                cmd.effort = out.effort.tolist()
+                clock_now = self.get_clock().now()
+                cmd.header.stamp = clock_now.to_msg()
+                # array.array('d'): the message setter takes it without a per-element check
+                cmd.position = array.array("d", out.position.tobytes())
+                cmd.velocity = array.array("d", out.velocity.tobytes())
+                cmd.effort = array.array("d", out.effort.tobytes())
                 try:
                     self.cmd_pub.publish(cmd)
                 except Exception:  # noqa: BLE001 - context went away during shutdown
@@ -242,10 +261,10 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                     return
                 self.commands_published += 1
                 if state is not None:
-                    self.latency.add(time.time() - state[1])
+                    self.latency.add(clock_now.nanoseconds / 1e9 - state[2])
             self.compute.add((time.monotonic_ns() - tick_ns) / 1e9)
             if self.phase is not None and state is not None:
-                self.loop.shift_phase(self.phase.correction_s(tick_ns, state[0]))
+                self.phase.update(self.loop, state[0])
 
         # -- reporting (executor thread) ---------------------------------------------------------
         def _publish_status(self) -> None:

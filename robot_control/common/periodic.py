@@ -3,7 +3,10 @@
 `time.sleep` on Python 3.11 sleeps with clock_nanosleep(TIMER_ABSTIME) internally, so the
 loop computes absolute deadlines on CLOCK_MONOTONIC (time.monotonic_ns) and sleeps until
 each one; lateness never accumulates. When a period is overrun the loop skips to the next
-future deadline and counts the skipped periods as missed.
+future deadline, counts the cycle as an overrun and the skipped periods as missed.
+
+The body sees the deadline of the cycle it runs in as `deadline_ns` (the *scheduled* tick,
+free of wake-up jitter): phase computations must use it rather than the actual wake time.
 
 The schedule's phase can be shifted (`shift_phase`) without changing its period: the
 cerebellum uses this to tick just after joint states usually arrive, keeping its
@@ -70,8 +73,39 @@ class RingStats:
 @dataclass
 class LoopStats:
     periods: int = 0
-    missed: int = 0
+    missed: int = 0  # deadlines skipped because a cycle overran
+    overruns: int = 0  # cycles that ran past the next deadline
     started_ns: int = 0
+
+
+def every_n_cycles(rate_hz: float, wanted_hz: float) -> int:
+    """Publish every N-th cycle of a loop at `rate_hz` to get about `wanted_hz`.
+
+    1 = every cycle (also when `wanted_hz` >= `rate_hz`), 0 = never (`wanted_hz` <= 0).
+    """
+    if not wanted_hz > 0:
+        return 0
+    return max(1, round(rate_hz / wanted_hz))
+
+
+class RealTimeFactor:
+    """Simulated seconds per wall-clock second between successive samples.
+
+    1.0: the simulation keeps up with wall time; below 1 it falls behind (e.g. its loop
+    overruns). The value holds until a sample with later wall time arrives.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[float, float] | None = None
+        self.value: float | None = None
+
+    def update(self, wall_s: float, sim_s: float) -> float | None:
+        last = self._last
+        if last is not None and wall_s > last[0]:
+            self.value = (sim_s - last[1]) / (wall_s - last[0])
+        if last is None or wall_s > last[0]:
+            self._last = (wall_s, sim_s)
+        return self.value
 
 
 class PeriodicLoop:
@@ -98,6 +132,8 @@ class PeriodicLoop:
         self._phase_shift_ns = 0
         self._lock = threading.Lock()
         self.error: BaseException | None = None
+        #: CLOCK_MONOTONIC deadline (ns) of the cycle being run; 0 before the first one.
+        self.deadline_ns = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
@@ -130,6 +166,7 @@ class PeriodicLoop:
                     time.sleep((deadline - now) / 1e9)
                     now = time.monotonic_ns()
                 self.jitter.add((now - deadline) / 1e9)
+                self.deadline_ns = deadline
                 self.body()
                 self.stats.periods += 1
                 with self._lock:
@@ -138,6 +175,7 @@ class PeriodicLoop:
                 now = time.monotonic_ns()
                 if now >= deadline:  # overran: skip to the next future deadline
                     skipped = (now - deadline) // period + 1
+                    self.stats.overruns += 1
                     self.stats.missed += int(skipped)
                     deadline += skipped * period
         except BaseException as exc:  # surfaced to the owner via .error
@@ -151,6 +189,7 @@ class PeriodicLoop:
             "rate_hz": self.stats.periods / elapsed,
             "periods": self.stats.periods,
             "missed": self.stats.missed,
+            "overruns": self.stats.overruns,
             "missed_pct": 100.0 * self.stats.missed / total if total else 0.0,
             "jitter_us": self.jitter.summary(1e6),
             "realtime": self.realtime,

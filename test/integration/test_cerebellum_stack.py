@@ -22,6 +22,13 @@ pytestmark = pytest.mark.integration
 ARM_JOINT = "right_elbow_joint"
 
 
+#: The shipped 50 ms joint-state timeout trips whenever the shared 2-core CI machine starves
+#: a process for that long (it does, under load), which drops the trajectory a test is
+#: checking. None of these tests is about the state watchdog (the controller's unit tests
+#: are), so they run with a generous one unless they pass their own.
+TEST_STATE_TIMEOUT_S = 0.5
+
+
 def g1_stack(body: str, **cerebellum_params):
     """mock_g1 or sim_g1 with extra cerebellum parameters (and a test-driven IMU on the mock)."""
     spec = load_stack("mock_g1" if body == "mock" else "sim_g1")
@@ -29,6 +36,7 @@ def g1_stack(body: str, **cerebellum_params):
     for node in spec.nodes:
         params = dict(node.parameters)
         if node.name == "cerebellum":
+            params["controller.state_timeout_s"] = TEST_STATE_TIMEOUT_S
             params.update(cerebellum_params)
         if node.name == "body" and body == "mock":
             params["driver_options.imu"] = False  # the test publishes /imu/data itself
@@ -170,21 +178,20 @@ def test_stale_setpoint_holds(ros, stack, body):
     h.ready()
     center = h.q[ARM_JOINT]
     h.stream_sine(ARM_JOINT, center, 0.2, 0.5, 1.0, points=25)  # each message reaches 0.5 s ahead
-    last_sent = time.time()
-    wait_for(lambda: h.mode() == "stale_setpoint_hold", 2.0, what="stale setpoint hold")
+    wait_for(lambda: h.mode() == "stale_setpoint_hold", 5.0, what="stale setpoint hold")
+    # Cut by the setpoint watchdog, not finished: the last trajectory still had ~0.5 s to run.
+    # (When exactly, within one control period of the 100 ms deadline, is checked with
+    # explicit clocks in test/unit/test_cerebellum_controller.py: no wall-clock bounds here.)
+    assert "no setpoint for" in h.status.get("hold_reason", ""), h.status
+    time.sleep(0.1)  # the limiter brings the moving command to rest first
+    with h.lock:
+        start = len(h.commands)
     time.sleep(0.3)
     with h.lock:
-        after = [(t, c[ARM_JOINT]) for t, c, _ in h.commands if t > last_sent + 0.25]
-    assert after, "no commands after the deadline"
-    positions = [p for _, p in after]
+        positions = [c[ARM_JOINT] for _, c, _ in h.commands[start:]]
+    assert len(positions) > 10, "the cerebellum must keep commanding while it holds"
     assert max(positions) - min(positions) < 1e-6, "commands must hold a fixed position after the deadline"
-    # The hold began within a few control periods of the 100 ms deadline (the exact "within one
-    # period" bound is checked with explicit clocks in test/unit/test_cerebellum_controller.py).
-    with h.lock:
-        window = [(t, c[ARM_JOINT]) for t, c, _ in h.commands if last_sent < t < last_sent + 0.25]
-    frozen_at = next(t for t, p in window if abs(p - positions[-1]) < 1e-9)
-    print(f"{body}: hold reached {1e3 * (frozen_at - last_sent):.1f} ms after the last setpoint")
-    assert frozen_at - last_sent < 0.1 + 0.05
+    assert h.mode() == "stale_setpoint_hold"
 
 
 def test_estop_latches_until_reset(ros, stack, body):
@@ -252,3 +259,57 @@ def test_bad_trajectory_rejected_and_robot_holds(ros, stack, body, kind):
     time.sleep(0.3)
     assert h.mode() == "hold"
     assert abs(h.q[ARM_JOINT] - q0) < 0.02
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("use_sim_time", [False, True], ids=["wall_stamps", "sim_stamps"])
+def test_sim_body_clock_stamps_and_real_time_factor(ros, stack, use_sim_time):
+    """/clock is decimated (250 Hz of sim time by default); stamps are sim time with
+    use_sim_time, wall time otherwise; /diagnostics reports the real-time factor and overruns."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rosgraph_msgs.msg import Clock
+    from sensor_msgs.msg import JointState
+
+    from robot_control.common.ros import sensor_qos, stamp_to_seconds
+
+    lock = threading.Lock()
+    clocks: list[float] = []
+    stamps: list[float] = []
+    body_diag: dict[str, str] = {}
+
+    def on_diag(msg) -> None:
+        for s in msg.status:
+            if s.name == "body: body":
+                with lock:
+                    body_diag.update({kv.key: kv.value for kv in s.values})
+
+    node = ros.node
+    node.create_subscription(Clock, "/clock", lambda m: clocks.append(stamp_to_seconds(m.clock)), sensor_qos(200))
+    node.create_subscription(JointState, "/joint_states", lambda m: stamps.append(stamp_to_seconds(m.header.stamp)),
+                             sensor_qos(200))
+    node.create_subscription(DiagnosticArray, "/diagnostics", on_diag, 10)
+    spec = load_stack("sim_g1")
+    body_node = spec.node("body")
+    body_node = dataclasses.replace(body_node, parameters={**body_node.parameters, "use_sim_time": use_sim_time})
+    stack(dataclasses.replace(spec, nodes=(body_node,)))  # the body alone
+    wait_for(lambda: "real_time_factor" in body_diag and len(clocks) > 200, 30.0,
+             what="/clock and the real-time factor on /diagnostics")
+    with lock:
+        diag = dict(body_diag)
+    assert diag["stamps"] == ("sim_time" if use_sim_time else "wall_time")
+    assert float(diag["real_time_factor"]) > 0.0 and int(diag["overruns"]) >= 0
+    print(f"body: real-time factor {diag['real_time_factor']}, {diag['overruns']} overruns, "
+          f"loop {diag['rate_hz']} Hz")
+
+    ticks = np.round(np.diff(np.array(clocks[-200:])) / 0.001).astype(int)  # in 1 ms physics steps
+    assert np.all(ticks > 0) and np.all(ticks % 4 == 0), f"/clock must advance in 4 ms steps: {ticks}"
+    assert np.bincount(ticks).argmax() == 4
+
+    recent = np.array(stamps[-200:])
+    if use_sim_time:
+        latest_clock = clocks[-1]
+        assert np.all(recent < 1e6), "stamps must be simulated time"
+        assert np.all(np.abs(recent / 0.001 - np.round(recent / 0.001)) < 1e-3), "sim stamps sit on physics steps"
+        assert abs(recent[-1] - latest_clock) < 1.0, "/joint_states and /clock must share the time base"
+    else:
+        assert np.all(np.abs(recent - time.time()) < 60.0), "stamps must be wall time"

@@ -10,6 +10,7 @@ import pytest
 from robot_control.body.driver import DriverError
 from robot_control.body.mujoco_driver import MujocoSimDriver
 from robot_control.body.robot_description import load_robot
+from robot_control.body.sim import scene as scenes
 from robot_control.body.types import JointCommand
 
 pytestmark = pytest.mark.unit
@@ -55,9 +56,12 @@ def test_g1_read_after_configure(g1: MujocoSimDriver) -> None:
     np.testing.assert_allclose(state.imu.orientation, [0, 0, 0, 1], atol=1e-6)  # x, y, z, w
     names = [o.name for o in state.objects]
     assert names == ["red_cube", "green_can", "bin"]
+    # sizes and table height come from the scene (robot_control.body.sim.scene owns the layout)
+    scene = scenes.SCENES["g1"]
+    spec = next(o for o in scene.catalog if o.name == "red_cube")
     cube = state.objects[0]
-    np.testing.assert_allclose(cube.size, [0.05, 0.05, 0.05])
-    assert cube.position[2] == pytest.approx(0.72 + 0.025) and cube.frame_id == "world"
+    np.testing.assert_allclose(cube.size, spec.size)
+    assert cube.position[2] == pytest.approx(scene.table.top + spec.size[2] / 2) and cube.frame_id == "world"
 
 
 def test_write_steps_one_control_period(g1: MujocoSimDriver) -> None:
@@ -183,3 +187,85 @@ def test_render(panda: MujocoSimDriver) -> None:
     assert image.shape == (120, 160, 3) and image.dtype == np.uint8 and image.std() > 1.0
     with pytest.raises(DriverError, match="unknown camera"):
         panda.render(32, 32, camera="nope")
+
+
+# -- simulation hooks: pushes and world reset (/sim/push, /sim/reset on the body node) ------------
+
+def test_push_acts_on_the_pelvis_for_its_duration(g1: MujocoSimDriver) -> None:
+    g1.reset()
+    g1.activate()
+    g1.step(100)
+    pelvis = g1.model.body("pelvis").id
+    g1.apply_wrench((0.0, 200.0, 0.0), (0.0, 0.0, 0.0), 0.05)  # default body: the base frame
+    np.testing.assert_array_equal(g1.data.xfrc_applied[pelvis], [0, 200, 0, 0, 0, 0])
+    assert g1.diagnostics()["push_active"] == "true"
+    g1.step(49)
+    assert g1.data.xfrc_applied[pelvis, 1] == 200.0
+    g1.step(1)  # the 50th physics step ends the push
+    assert not g1.data.xfrc_applied.any()
+    assert g1.diagnostics()["push_active"] == "false"
+    vy = g1.data.qvel[1]  # the floating base's world y velocity
+    assert vy > 0.1, f"a 10 N·s sideways push left the pelvis at {vy:.3f} m/s"
+
+
+def test_push_ends_on_its_physics_step_within_a_control_period() -> None:
+    panda = make("panda", rate_hz=500)  # 2 physics steps per write
+    panda.activate()
+    cube = panda.model.body("red_cube").id
+    panda.apply_wrench((3.0, 0.0, 0.0), (0.0, 0.0, 0.1), 0.003, body="red_cube")  # 3 physics steps
+    panda.step(1)
+    np.testing.assert_array_equal(panda.data.xfrc_applied[cube], [3, 0, 0, 0, 0, 0.1])
+    panda.step(1)
+    assert not panda.data.xfrc_applied.any() and panda.sim_time() == pytest.approx(0.004)
+    panda.apply_wrench((1.0, 0.0, 0.0), (0.0, 0.0, 0.0), 1.0, body="red_cube")
+    panda.apply_wrench((0.0, 2.0, 0.0), (0.0, 0.0, 0.0), 1.0, body="green_cube")  # replaces the first
+    assert panda.data.xfrc_applied[cube].tolist() == [0.0] * 6
+    assert panda.data.xfrc_applied[panda.model.body("green_cube").id, 1] == 2.0
+    assert panda.diagnostics()["pushes"] == "3"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (((0, 0, 0), (0, 0, 0), 0.1, "no_such_body"), "cannot push 'no_such_body'"),
+        (((0, 0, 0), (0, 0, 0), 0.1, "world"), "cannot push 'world'"),
+        (((np.nan, 0, 0), (0, 0, 0), 0.1, None), "finite force"),
+        (((1, 0), (0, 0, 0), 0.1, None), "finite force"),
+        (((1, 0, 0), (0, 0, 0), 0.0, None), "at least one physics step"),
+        (((1, 0, 0), (0, 0, 0), float("inf"), None), "at least one physics step"),
+        (((1, 0, 0), (0, 0, 0), "soon", None), "push"),
+    ],
+)
+def test_bad_push_rejected(g1: MujocoSimDriver, args: tuple, message: str) -> None:
+    before = g1.data.xfrc_applied.copy()
+    with pytest.raises(DriverError, match=message):
+        g1.apply_wrench(*args)
+    np.testing.assert_array_equal(g1.data.xfrc_applied, before)
+
+
+def test_reset_simulation_restores_the_world_and_keeps_time_running(g1: MujocoSimDriver) -> None:
+    g1.reset()
+    g1.activate()
+    g1.apply_wrench((0.0, 400.0, 0.0), (0.0, 0.0, 0.0), 0.2)
+    g1.step(100)
+    g1.write(JointCommand(("left_elbow_joint",), np.array([0.3])))
+    t = g1.sim_time()
+    g1.reset_simulation()
+    assert g1.sim_time() == pytest.approx(t)  # /clock never goes back
+    assert not g1.data.xfrc_applied.any() and g1.diagnostics()["push_active"] == "false"
+    state = g1.read()
+    np.testing.assert_allclose(state.joints.position, g1.robot.posture("stand"), atol=1e-9)
+    np.testing.assert_allclose(state.imu.orientation, [0, 0, 0, 1], atol=1e-6)
+    g1.step(1)
+    assert g1.sim_time() == pytest.approx(t + 0.001)
+
+
+def test_drivers_without_simulation_hooks_refuse_them() -> None:
+    from robot_control.body.mock_driver import MockDriver
+
+    mock = MockDriver(load_robot("g1"), {})
+    mock.configure()
+    with pytest.raises(DriverError, match="'mock' cannot apply external wrenches.*simulation-only"):
+        mock.apply_wrench((1.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.1)
+    with pytest.raises(DriverError, match="'mock' cannot reset the world.*simulation-only"):
+        mock.reset_simulation()
