@@ -13,9 +13,13 @@ The "ee point" is where the object centre should be when grasped: the palm centr
 Dex3 hand (between palm, thumb and fingers), the fingertip centre of the Panda hand. So the
 same task-space policy ("bring the ee onto the object, close") drives both robots.
 
-The G1 chain includes waist_yaw and waist_pitch besides the right arm: with the torso
-upright the scene's object/bin positions are 3-6 cm beyond the reach of the 7-DoF arm
-(measured with this IK), so the torso leans (pitch <= 0.5 rad).
+The G1 chain is the 7-DoF right (or left) arm only: the waist stays on its "stand" servo
+targets, so the torso never leans (leaning the waist of the servo-held, free-standing G1
+shifts its centre of mass and tipped it over). The G1 scene is laid out for that upright
+reach (see robot_control.body.sim.scene): once raised from its hanging start, the hand stays
+0.84-1.06 m high, at most 0.36 m in front of the pelvis and -0.40..+0.07 m to its side
+(measured over full two-object episodes), where this IK meets position and grasp orientation
+to a few mm. A mink collision-avoidance limit keeps the arm off the torso when reaching across.
 
 Policy-facing layout (embodiment-agnostic), see `observation()` / `apply_action()`:
     obs  (14,) = object - ee (3) | target - ee (3) | commanded ee - ee (3) | ee velocity (3)
@@ -73,14 +77,27 @@ class EmbodimentSpec:
     # side offset (world) from the object where the ee waits before a side approach; zero = top-down
     approach_dir: tuple[float, float, float] = (0.0, 0.0, 1.0)
     grasp_z_offset: float = 0.0  # ee height above the object centre when grasping
+    # rad/s: the IK orientation target turns from the commanded ee orientation toward grasp_quat at
+    # most this fast (None: at once). The G1 arm starts hanging, fingers down: turning the hand at
+    # once swings the fingers forward into the table edge.
+    max_rot_speed: float | None = None
+    # IK collision avoidance: (moving bodies, bodies they must keep clear of), MJCF names; the
+    # collision geoms of the two groups stay >= 1 cm apart (e.g. the G1 arm and its torso)
+    avoid: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    # per hand joint: the part (g_start, g_end) of the gripper command g over which it travels from
+    # open to closed; default (0, 1), all together. The G1 closes its fingers before its thumb.
+    hand_schedule: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
 
 _G1_ARM = ("shoulder_pitch", "shoulder_roll", "shoulder_yaw", "elbow", "wrist_roll", "wrist_pitch", "wrist_yaw")
 
 
+_G1_ARM_LINKS = ("shoulder_yaw_link", "elbow_link", "wrist_roll_link", "wrist_pitch_link")
+
+
 def _g1_spec(side: str) -> EmbodimentSpec:
     s = 1.0 if side == "right" else -1.0  # mirror: right joint signs as in the description
-    chain = ("waist_yaw_joint", "waist_pitch_joint") + tuple(f"{side}_{j}_joint" for j in _G1_ARM)
+    chain = tuple(f"{side}_{j}_joint" for j in _G1_ARM)
     fingers = ("index_0", "index_1", "middle_0", "middle_1")
     hand = tuple(f"{side}_hand_{j}_joint" for j in ("thumb_0", "thumb_1", "thumb_2") + fingers)
     hand_open = {f"{side}_hand_thumb_0_joint": 0.0, f"{side}_hand_thumb_1_joint": 0.7 * s,
@@ -95,17 +112,21 @@ def _g1_spec(side: str) -> EmbodimentSpec:
     return EmbodimentSpec(
         name=f"g1_{side}", robot="g1", chain=chain, hand=hand,
         ee_body=f"{side}_wrist_yaw_link",
-        ee_offset=(0.090, 0.045 * s, 0.0),  # palm centre, 2.8 cm off the palm surface
+        # grasp centre: 2.8 cm off the palm, 1 cm from the palm centre toward the fingers (clear of the
+        # thumb base while the open hand slides in)
+        ee_offset=(0.100, 0.045 * s, 0.0),
         grasp_quat=(1.0, 0.0, 0.0, 0.0),  # fingers +x, palm normal +y (right) / -y (left), index up
         hand_open=hand_open, hand_closed=hand_closed,
+        # fingers first, then the thumb presses the object into them (closing all at once, the
+        # thumb pushes a box along the table and tips it)
+        hand_schedule={j: ((0.4, 1.0) if "thumb" in j else (0.0, 0.6)) for j in hand},
         base_body="pelvis", base_pos=(0.0, 0.0, 0.79),
         max_joint_vel=1.5, posture=posture,
-        joint_vel={"waist_yaw_joint": 0.3, "waist_pitch_joint": 0.3},
-        # the torso may lean forward only: leaning back/forward fast tips the PD-held G1 over
-        ik_range={"waist_yaw_joint": (-0.3, 0.3), "waist_pitch_joint": (0.0, 0.5)},
-        posture_cost={"waist_yaw_joint": 0.2, "waist_pitch_joint": 0.05},
-        orientation_cost=0.3, max_lead=0.06, hand_bodies=tuple(f"{side}_{link}" for link in links),
+        orientation_cost=0.3, max_rot_speed=1.0, max_lead=0.06, hand_bodies=tuple(f"{side}_{link}" for link in links),
         approach_dir=(0.0, -s, 0.0), grasp_z_offset=0.015,
+        # reaching across the body, the upper arm / elbow would otherwise run into the torso
+        avoid=(tuple(f"{side}_{link}" for link in _G1_ARM_LINKS) + tuple(f"{side}_{link}" for link in links),
+               ("torso_link", "pelvis")),
     )
 
 
@@ -171,6 +192,10 @@ class EmbodimentAdapter:
         self._hand_idx = np.array([robot.index(n) for n in spec.hand])
         self.hand_open = np.array([spec.hand_open[n] for n in spec.hand])
         self.hand_closed = np.array([spec.hand_closed[n] for n in spec.hand])
+        schedule = np.array([spec.hand_schedule.get(n, (0.0, 1.0)) for n in spec.hand], dtype=float).reshape(-1, 2)
+        if np.any(schedule[:, 0] < 0) or np.any(schedule[:, 1] > 1) or np.any(schedule[:, 1] <= schedule[:, 0]):
+            raise ValueError(f"{spec.name}: hand_schedule entries must be 0 <= start < end <= 1")
+        self._g_start, self._g_end = schedule[:, 0], schedule[:, 1]
         self.grasp_rot = mink.SO3(np.asarray(spec.grasp_quat, dtype=float))
         self.task = mink.FrameTask(EE_SITE, "site", position_cost=1.0,
                                    orientation_cost=spec.orientation_cost, lm_damping=1e-3)
@@ -180,10 +205,20 @@ class EmbodimentAdapter:
         vel = {self.model.joint(i).name: np.array([spec.joint_vel.get(n, spec.max_joint_vel)])
                for i, n in enumerate(spec.chain)}
         self.limits = [mink.ConfigurationLimit(self.model), mink.VelocityLimit(self.model, vel)]
+        if spec.avoid is not None:
+            moving, static = (self._collision_geoms(group) for group in spec.avoid)
+            self.limits.append(mink.CollisionAvoidanceLimit(
+                self.model, [(moving, static)], minimum_distance_from_collisions=0.01,
+                collision_detection_distance=0.05))
         self.q = self.config.q.copy()  # integrated chain command
         self.gripper = 0.0
         self.frozen = False  # True: hold the chain command (e.g. once lifted, against hand bounce)
         self.deadband = 2e-4  # m: no IK integration when the command is this close to the target
+
+    def _collision_geoms(self, bodies: Sequence[str]) -> list[int]:
+        ids = {self.model.body(b).id for b in bodies}
+        m = self.model
+        return [g for g in range(m.ngeom) if m.geom_bodyid[g] in ids and (m.geom_contype[g] or m.geom_conaffinity[g])]
 
     # -- joint bookkeeping ---------------------------------------------------------------
     @property
@@ -231,13 +266,25 @@ class EmbodimentAdapter:
         current = self.config.get_transform_frame_to_world(EE_SITE, "site").translation()
         if np.linalg.norm(current - target) < self.deadband:
             return self.q.copy()
-        self.task.set_target(mink.SE3.from_rotation_and_translation(self.grasp_rot, target))
+        self.task.set_target(mink.SE3.from_rotation_and_translation(self._target_rotation(), target))
         for _ in range(iterations):
             v = mink.solve_ik(self.config, [self.task, self.posture_task], self.dt / iterations, "daqp",
                               damping=1e-3, limits=self.limits)
             self.config.integrate_inplace(v, self.dt / iterations)
         self.q = self.config.q.copy()
         return self.q.copy()
+
+    def _target_rotation(self) -> mink.SO3:
+        """grasp orientation, approached at max_rot_speed from the commanded one (config at self.q)."""
+        if self.spec.max_rot_speed is None:
+            return self.grasp_rot
+        current = self.config.get_transform_frame_to_world(EE_SITE, "site").rotation()
+        err = (current.inverse() @ self.grasp_rot).log()
+        n = float(np.linalg.norm(err))
+        limit = self.spec.max_rot_speed * self.dt
+        if n <= limit:
+            return self.grasp_rot
+        return current @ mink.SO3.exp(err * (limit / n))
 
     def solve(self, target: np.ndarray, q0: np.ndarray | None = None, steps: int = 200) -> np.ndarray:
         """Offline IK: iterate ik_step from q0 (default: current command) toward a fixed target."""
@@ -255,7 +302,8 @@ class EmbodimentAdapter:
     # -- hand ------------------------------------------------------------------------------------
     def hand_targets(self, gripper: float) -> np.ndarray:
         g = float(np.clip(gripper, 0.0, 1.0))
-        return self.hand_open + g * (self.hand_closed - self.hand_open)
+        frac = np.clip((g - self._g_start) / (self._g_end - self._g_start), 0.0, 1.0)
+        return self.hand_open + frac * (self.hand_closed - self.hand_open)
 
     def gripper_state(self, joints: JointStateSample) -> float:
         """Measured closure in [0, 1] (mean over hand joints of the open->closed fraction)."""

@@ -10,8 +10,15 @@ which the EmbodimentAdapter adds to the commanded ee point. Waypoints are writte
 per embodiment family, through EmbodimentSpec.approach_dir / grasp_z_offset:
 
     G1 (side power grasp)   reach: raised waypoint beside the object (palm side), then down
-                            beside it; grasp: slide sideways onto the object, close
-    Panda (top-down)        reach: above the object; grasp: descend, close
+                            beside it; grasp: slide sideways onto the object, close (fingers
+                            first, then the thumb: EmbodimentSpec.hand_schedule); release: open,
+                            slide the palm off sideways, then straight up
+    Panda (top-down)        reach: above the object; grasp: descend, close; release: open, up
+
+Transport carries the object to a slot of the bin, not its centre, so the bin holds two
+objects: of two slots along the bin's long axis, the one farthest from objects already in
+the bin (SkillContext.others), else the one nearest the object. The carry height clears
+the rim and any other object close to the straight path.
 
 Success conditions read the simulation (contacts, object pose), never the expert's plan:
     reach      ee within 2 cm of the pre-grasp point, object not disturbed (< 1 cm)
@@ -47,6 +54,9 @@ class SkillContext:
     bin_pos: np.ndarray  # bin floor centre (on the table)
     bin_size: np.ndarray  # outer x, y, wall height
     table_top: float
+    # other objects at skill start, (centre, full extents) each: the bin slot avoids those already
+    # in the bin, the carry height clears those under the carry path
+    others: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
 
     @property
     def side(self) -> np.ndarray:
@@ -87,6 +97,13 @@ SIDE_CLEAR = 0.09  # G1: palm-centre offset from the object centre before the si
 RAISE = 0.10  # height of the raised waypoint above the pre-grasp point
 LIFT = 0.12
 CARRY_ABOVE_RIM = 0.06  # object bottom above the bin rim while transporting
+CARRY_OVER_OBJECTS = 0.04  # object bottom above other objects the carry passes over
+CARRY_CORRIDOR = 0.12  # objects this close (xy, plus their radius) to the carry path are passed over
+RETREAT_SIDE = 0.04  # side grasp release: palm moved off the object sideways, then
+RETREAT_UP_SIDE = 0.14  # up (the hand's lower edge ends ~5 cm above the top of a 12 cm object)
+BIN_SLOT = 0.05  # slot offset from the bin centre along its long axis
+BIN_WALL = 0.01
+BIN_FLOOR = 0.005  # bin floor thickness (scene.py)
 PLACE_ABOVE_FLOOR = 0.012  # object bottom above the bin floor when released
 
 
@@ -113,11 +130,48 @@ def _lifted(ctx: SkillContext) -> np.ndarray:
     return ctx.ee0 + np.array([0.0, 0.0, LIFT])
 
 
+def bin_slot(ctx: SkillContext) -> np.ndarray:
+    """Where (xy) in the bin the object goes: one of two slots along the bin's long axis, the one
+    farthest from objects already in the bin; with an empty bin the one nearest the object, so a
+    second object still fits."""
+    centre = ctx.bin_pos[:2]
+    inner = ctx.bin_size[:2] - 2 * BIN_WALL
+    axis = int(np.argmax(inner))
+    radius = float(np.hypot(ctx.obj_size[0], ctx.obj_size[1])) / 2
+    offset = max(0.0, min(BIN_SLOT, inner[axis] / 2 - radius - 0.005))
+    slots = []
+    for sign in (1.0, -1.0):
+        slot = centre.copy()
+        slot[axis] += sign * offset
+        slots.append(slot)
+    inside = [p[:2] for p, _ in ctx.others if in_bin(p, np.zeros(3), ctx.bin_pos, ctx.bin_size)]
+
+    def clearance(slot: np.ndarray) -> float:
+        return min((float(np.linalg.norm(slot - p)) for p in inside), default=np.inf)
+
+    return max(slots, key=lambda sl: (clearance(sl), -float(np.linalg.norm(sl - ctx.obj0[:2]))))
+
+
+def _carry_bottom(ctx: SkillContext) -> float:
+    """Object bottom height while carrying: above the bin rim and above objects under the path."""
+    bottom = ctx.table_top + ctx.bin_size[2] + CARRY_ABOVE_RIM
+    a, b = ctx.obj0[:2], bin_slot(ctx)
+    seg = b - a
+    length2 = float(seg @ seg)
+    for pos, size in ctx.others:
+        t = 0.0 if length2 < 1e-12 else float(np.clip((pos[:2] - a) @ seg / length2, 0.0, 1.0))
+        dist = float(np.linalg.norm(pos[:2] - (a + t * seg)))
+        if dist < CARRY_CORRIDOR + float(np.hypot(size[0], size[1])) / 2:
+            bottom = max(bottom, pos[2] + size[2] / 2 + CARRY_OVER_OBJECTS)
+    return bottom
+
+
 def _carry(ctx: SkillContext) -> np.ndarray:
-    """ee point that puts the object centre over the bin centre, bottom above the rim."""
-    obj_z = ctx.table_top + ctx.bin_size[2] + CARRY_ABOVE_RIM + ctx.obj_size[2] / 2
+    """ee point that puts the object centre over its bin slot, bottom above the rim and obstacles."""
+    obj_z = _carry_bottom(ctx) + ctx.obj_size[2] / 2
     offset = ctx.ee0 - ctx.obj0  # grasp offset (object in hand), kept while carrying
-    return np.array([ctx.bin_pos[0], ctx.bin_pos[1], obj_z]) + offset
+    slot = bin_slot(ctx)
+    return np.array([slot[0], slot[1], obj_z]) + offset
 
 
 def _carry_to_bin_height(ctx: SkillContext) -> np.ndarray:
@@ -126,18 +180,22 @@ def _carry_to_bin_height(ctx: SkillContext) -> np.ndarray:
 
 
 def _place(ctx: SkillContext) -> np.ndarray:
-    obj_z = ctx.bin_pos[2] + 0.005 + PLACE_ABOVE_FLOOR + ctx.obj_size[2] / 2
+    above_floor = min(PLACE_ABOVE_FLOOR, (ctx.bin_size[2] - BIN_FLOOR) / 2)  # always below the rim
+    obj_z = ctx.bin_pos[2] + BIN_FLOOR + above_floor + ctx.obj_size[2] / 2
     return ctx.ee0 + np.array([0.0, 0.0, obj_z - ctx.obj0[2]])
 
 
 def _retreat(ctx: SkillContext) -> np.ndarray:
+    """Side grasp: palm slid off the object, then up until the hand is clear above its top (the
+    opened fingers and thumb lie beside the object, so straight up is free); the side offset stays
+    small, a far-out hand (the G1 over the bin's outer slot) is at the edge of its reach."""
     if _is_side(ctx):
-        return ctx.ee0 + 0.07 * ctx.side + np.array([0.0, 0.0, 0.08])
+        return ctx.ee0 + RETREAT_SIDE * ctx.side + np.array([0.0, 0.0, RETREAT_UP_SIDE])
     return ctx.ee0 + np.array([0.0, 0.0, 0.12])
 
 
 def _retreat_side(ctx: SkillContext) -> np.ndarray:
-    return ctx.ee0 + 0.07 * ctx.side if _is_side(ctx) else ctx.ee0 + np.array([0.0, 0.0, 0.04])
+    return ctx.ee0 + RETREAT_SIDE * ctx.side if _is_side(ctx) else ctx.ee0 + np.array([0.0, 0.0, 0.04])
 
 
 def make_skills(spec: EmbodimentSpec) -> dict[str, Skill]:

@@ -78,3 +78,24 @@ def test_objects_rest_on_table(robot: str) -> None:
         assert obj.position[2] == pytest.approx(before[obj.name][2], abs=0.005), obj.name
         assert obj.position[2] >= 0.72 - 1e-6  # on (the bin) or above the table top
         np.testing.assert_allclose(obj.position[:2], before[obj.name][:2], atol=0.005)
+
+
+def test_g1_seeded_object_poses() -> None:
+    """reset(seed) jitters the objects: the same seed gives the same poses, another seed others,
+    all within the scene's jitter of the nominal pose and resting upright on the table."""
+    g1 = make("g1")
+    scene = g1.scene
+    nominal = {o.name: np.array(o.xy) for o in g1.built.objects}
+
+    def poses(seed: int | None) -> dict[str, np.ndarray]:
+        g1.reset(seed)
+        return {o.name: o.position.copy() for o in g1.read().objects if o.name in nominal}
+
+    first, again, other = poses(11), poses(11), poses(12)
+    for name, xy in nominal.items():
+        np.testing.assert_allclose(first[name], again[name])
+        assert not np.allclose(first[name][:2], other[name][:2])
+        assert np.all(np.abs(first[name][:2] - xy) <= scene.jitter_xy + 1e-9)
+        size = next(o.size for o in g1.built.objects if o.name == name)
+        assert first[name][2] == pytest.approx(scene.table.top + size[2] / 2)
+    np.testing.assert_allclose(poses(None)["red_cube"][:2], nominal["red_cube"])

@@ -8,13 +8,26 @@ Physics (both scenes): timestep 0.001 s (1 kHz), cone="elliptic", impratio=10,
 noslip_iterations=10; hand collision geoms and objects use condim=4, friction 1.0 —
 settings measured on this stack to make real grasps hold.
 
-G1 scene (Unitree G1 29-DoF + Dex3 hands, pelvis at (0, 0, 0.79), facing +x):
-    table      top at z=0.72, x 0.22..0.72, y -0.50..0.50 (a slab on four legs)
-    red_cube   box 0.05 x 0.05 x 0.05, 0.10 kg, at (0.34, -0.20)  right hand, side grasp
-    green_can  cylinder d=0.052 h=0.12, 0.20 kg, at (0.34, 0.20)   left hand, side power grasp
-    bin        tray 0.16 x 0.20 outside, walls 0.04 high, at (0.42, 0.00)
-    extra (on request): blue_box 0.04 x 0.06 x 0.10 0.12 kg at (0.44, -0.24),
-                        yellow_can d=0.05 h=0.10 0.10 kg at (0.44, 0.24)
+G1 scene (Unitree G1 29-DoF + Dex3 hands, pelvis at (0, 0, 0.79), facing +x, standing free on
+its position servos). Laid out for the RIGHT hand with an upright torso (the edge IK drives the
+7-DoF arm only): once raised, the hand stays 0.84-1.06 m high, at most 0.36 m in front and
+-0.40..+0.07 m to the side, where the arm meets position and grasp orientation to a few mm.
+    table      top at z=0.82 (counter height for the 1.3 m robot), x 0.14..0.66, y -0.55..0.45
+    red_cube   box 0.05 x 0.05 x 0.12, 0.15 kg, at (0.28, -0.09)  side power grasp
+    green_can  cylinder d=0.052 h=0.12, 0.20 kg, at (0.28, 0.05)    side power grasp
+    bin        tray 0.16 x 0.20 outside, walls 0.015 high, at (0.28, -0.30); two slots 5 cm
+               either side of its centre along y (room for both objects)
+    extra (on request; left of the can, clear of the right hand's paths):
+               blue_box 0.04 x 0.06 x 0.10 0.12 kg at (0.27, 0.25),
+               yellow_can d=0.05 h=0.10 0.10 kg at (0.42, 0.24)
+    Why these numbers: the Dex3 side grasp holds an object centre-high, with the hand's
+    lower edge ~3 cm above the object's bottom only for objects >= ~11 cm tall; that edge
+    then clears the low bin rim, so the hand can lower an object into the bin and pass over
+    the rim on its way to the red cube. The hand approaches each object from its right (-y)
+    and needs ~17 cm of free table there: the red cube (picked first) is the rightmost
+    object, the can 14 cm to its left, the bin to the right of both. Picking the can while
+    the cube still stands on the table sweeps the hand through the cube.
+    Seeded jitter: xy +-2.5 cm, box yaw +-20 deg (a side grasp closes on a face).
 
 Panda scene (Franka Panda + hand, base link0 bolted on the table top at (0, 0, 0.72)):
     table      top at z=0.72, x -0.25..0.85, y -0.60..0.60
@@ -25,8 +38,8 @@ Panda scene (Franka Panda + hand, base link0 bolted on the table top at (0, 0, 0
     extra (on request): green_can d=0.052 h=0.12 0.20 kg at (0.62, 0.18)
 
 Objects start resting on the table (their z is computed from the table top). With a seed
-their xy is jittered by up to ±3 cm and boxes get a random yaw of up to ±45°, keeping a
-1 cm clearance from each other and from the bin.
+their xy is jittered (Panda: up to ±3 cm, boxes yawed up to ±45°; G1 see above), keeping a
+1 cm clearance from each other and from the bin; the same seed gives the same poses.
 """
 
 from __future__ import annotations
@@ -43,6 +56,7 @@ from robot_control.body.sim.assets import model_path
 
 TIMESTEP = 0.001  # physics at 1 kHz
 TABLE_TOP = 0.72
+G1_TABLE_TOP = 0.82
 BIN_NAME = "bin"
 HAND_FRICTION = (1.0, 0.005, 0.0001)
 OBJECT_FRICTION = (1.0, 0.005, 0.0001)
@@ -113,6 +127,8 @@ class RobotScene:
     default_objects: tuple[str, ...]
     cameras: tuple[CameraSpec, ...]
     imu_site: str | None = None
+    jitter_xy: float = JITTER_XY  # seeded object xy jitter (+- m)
+    jitter_yaw: float = JITTER_YAW  # seeded box yaw jitter (+- rad)
     joint_prefix: str = ""  # description names = prefix + MJCF names (e.g. panda_joint1)
     default_camera: str = "overview"
 
@@ -144,22 +160,24 @@ SCENES: dict[str, RobotScene] = {
         base_qpos=(0.0, 0.0, 0.79, 1.0, 0.0, 0.0, 0.0),  # the model's "stand" keyframe
         base_pos=None,
         hand_bodies=G1_HANDS,
-        table=TableSpec(center_xy=(0.47, 0.0), size_xy=(0.50, 1.00)),
-        bin=BinSpec(xy=(0.42, 0.0)),
+        table=TableSpec(center_xy=(0.40, -0.05), size_xy=(0.52, 1.00), top=G1_TABLE_TOP),
+        bin=BinSpec(xy=(0.28, -0.30), size=(0.16, 0.20, 0.015)),
         catalog=(
-            ObjectSpec("red_cube", "box", (0.05, 0.05, 0.05), 0.10, RED, (0.34, -0.20)),
-            ObjectSpec("green_can", "cylinder", (0.052, 0.052, 0.12), 0.20, GREEN, (0.34, 0.20)),
-            ObjectSpec("blue_box", "box", (0.04, 0.06, 0.10), 0.12, BLUE, (0.44, -0.24)),
-            ObjectSpec("yellow_can", "cylinder", (0.05, 0.05, 0.10), 0.10, YELLOW, (0.44, 0.24)),
+            ObjectSpec("red_cube", "box", (0.05, 0.05, 0.12), 0.15, RED, (0.28, -0.09)),
+            ObjectSpec("green_can", "cylinder", (0.052, 0.052, 0.12), 0.20, GREEN, (0.28, 0.05)),
+            ObjectSpec("blue_box", "box", (0.04, 0.06, 0.10), 0.12, BLUE, (0.27, 0.25)),
+            ObjectSpec("yellow_can", "cylinder", (0.05, 0.05, 0.10), 0.10, YELLOW, (0.42, 0.24)),
         ),
         default_objects=("red_cube", "green_can"),
         cameras=(
-            CameraSpec("overview", pos=(1.6, -0.9, 1.5), target=(0.3, 0.0, 0.75)),
-            CameraSpec("front", pos=(1.5, 0.0, 1.2), target=(0.2, 0.0, 0.8)),
+            CameraSpec("overview", pos=(1.6, -0.9, 1.5), target=(0.3, -0.1, 0.85)),
+            CameraSpec("front", pos=(1.5, 0.0, 1.2), target=(0.2, 0.0, 0.85)),
             # approximate G1 head camera (RealSense in the head), looking down at the table
             CameraSpec("head", pos=(0.06, 0.0, 0.45), target=(0.5, 0.0, -0.2), body="torso_link", fovy=70.0),
         ),
         imu_site="imu_in_pelvis",
+        jitter_xy=0.025,
+        jitter_yaw=0.35,
     ),
     "panda": RobotScene(
         robot="panda",
@@ -288,12 +306,12 @@ def place_objects(scene: RobotScene, objects: Sequence[ObjectSpec], seed: int | 
         xy, yaw = nominal, 0.0
         if rng is not None:
             for _ in range(100):
-                cand = nominal + rng.uniform(-JITTER_XY, JITTER_XY, 2)
+                cand = nominal + rng.uniform(-scene.jitter_xy, scene.jitter_xy, 2)
                 if _free(cand, obj.footprint_radius, placed, bxy, bin_r):
                     xy = cand
                     break
             if obj.shape == "box":
-                yaw = float(rng.uniform(-JITTER_YAW, JITTER_YAW))
+                yaw = float(rng.uniform(-scene.jitter_yaw, scene.jitter_yaw))
         placed.append((xy, obj.footprint_radius))
         z = scene.table.top + obj.size[2] / 2
         out.append(Placement(obj.name, np.array([xy[0], xy[1], z]), yaw_quat(yaw)))
