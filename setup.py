@@ -26,7 +26,9 @@ NODES = [
     "body_node = robot_control.body.node:main",
     "cerebellum_node = robot_control.cerebellum.node:main",
     "joint_state_probe = robot_control.tools.joint_state_probe:main",
+    "recorder_node = robot_control.tools.recorder:main",
     "brain_server = robot_control.brain.server:main",
+    "bridge_node = robot_control.bridge.node:main",
 ]
 
 setup(

@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from robot_control.bridge.task_cli import add_parsers as add_task_parsers
 from robot_control.common.ros_env import apply_ros_env_defaults
 
 
@@ -60,12 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     drivers = sub.add_parser("drivers", help="list body drivers found through entry points")
     drivers.set_defaults(func=cmd_drivers)
 
-    demo = sub.add_parser("demo", help="run the end-to-end demo")
-    demo.add_argument("--robot", default="g1", choices=("g1", "panda"))
-    demo.add_argument("--instruction", default="put the red cube and the green can in the bin")
-    demo.add_argument("--headless", action="store_true", help="no viewer (default when no display)")
-    demo.add_argument("--no-video", action="store_true")
+    demo = sub.add_parser("demo", help="run the end-to-end demo (see robot_control/demo.py)")
+    from robot_control.demo import add_arguments as add_demo_arguments
+
+    add_demo_arguments(demo)
     demo.set_defaults(func=cmd_demo)
+    add_task_parsers(sub)  # robot-control task "..." | robot-control certs
     return parser
 
 
