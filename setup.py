@@ -28,6 +28,7 @@ NODES = [
     "joint_state_probe = robot_control.tools.joint_state_probe:main",
     "recorder_node = robot_control.tools.recorder:main",
     "brain_server = robot_control.brain.server:main",
+    "edge_node = robot_control.edge.node:main",
     "bridge_node = robot_control.bridge.node:main",
 ]
 

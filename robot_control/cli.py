@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from robot_control.bridge.task_cli import add_parsers as add_task_parsers
 from robot_control.common.ros_env import apply_ros_env_defaults
+from robot_control.edge.training.cli import add_parsers as add_train_parsers
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_demo_arguments(demo)
     demo.set_defaults(func=cmd_demo)
+    add_train_parsers(sub)  # robot-control train SKILL --robot ...
     add_task_parsers(sub)  # robot-control task "..." | robot-control certs
     return parser
 

@@ -1,0 +1,117 @@
+"""`robot-control train SKILL --robot g1|panda|g1,panda`: the training pipeline from the command line.
+
+    robot-control train reach --robot g1,panda            # one model for both robots
+    robot-control train grasp --robot panda --episodes 150     # per robot: grasp_panda
+    robot-control train grasp,lift,place,release --robot g1   # several skills, one process
+    robot-control train reach --robot panda --quick --out /tmp/skills   # seconds; CI smoke test
+
+Writes `<out>/<stem>.yaml` and `<out>/models/<stem>.onnx` (stem = skill for a shared model,
+`<skill>_<robot>` otherwise). Demonstrations of the whole expert chain go to
+`<data-dir>/demos_<robot>_s<seed>_<episodes>ep.mcap` and are reused by the other skills trained
+with the same options (--quick: only up to the skill).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+SKILLS = ("reach", "grasp", "lift", "transport", "place", "release")  # = edge.experts.CHAIN (tested)
+
+# Expert chain runs per robot by default (one dataset serves all six skills; see docs/skill-datasets.md).
+DEFAULT_EPISODES = 100
+QUICK = {"episodes": 4, "eval_episodes": 3}  # + a (32, 32) MLP trained for 300 steps
+
+
+def _noise(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"noise levels must be >= 0, got {text!r}")
+    return values
+
+
+def _robots(text: str) -> tuple[str, ...]:
+    robots = tuple(dict.fromkeys(r.strip() for r in text.split(",") if r.strip()))
+    if not robots or any(r not in ("g1", "panda") for r in robots):
+        raise argparse.ArgumentTypeError(f"expected g1, panda or g1,panda, got {text!r}")
+    return robots
+
+
+def _skills(text: str) -> tuple[str, ...]:
+    skills = SKILLS if text == "all" else tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    unknown = [s for s in skills if s not in SKILLS]
+    if not skills or unknown:
+        raise argparse.ArgumentTypeError(f"expected all or some of {', '.join(SKILLS)} (comma-separated), "
+                                         f"got {text!r}")
+    return skills
+
+
+def _warn_duplicates(out: Path, skill: str, robots: tuple[str, ...], stem: str) -> None:
+    """Another manifest serving the same (skill, robot) would be rejected by the library as a duplicate."""
+    from robot_control.edge.manifest import load_manifest
+
+    for path in sorted(out.glob("*.yaml")) if out.is_dir() else []:
+        if path.stem == stem:
+            continue
+        try:
+            other = load_manifest(path)
+        except Exception:  # noqa: BLE001 - unreadable manifests are the library's business
+            continue
+        clash = set(other.embodiments) & set(robots)
+        if other.name == skill and clash:
+            print(f"robot-control train: warning: {path.name} already provides {skill} for "
+                  f"{', '.join(sorted(clash))}; the skill library will reject one of them", file=sys.stderr)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from robot_control.edge.library import SkillLibrary, default_skill_dir
+    from robot_control.edge.training.pipeline import DEFAULT_NOISE, default_bc_config, model_stem, train_skill
+
+    out = Path(args.out) if args.out else default_skill_dir()
+    episodes = args.episodes or (QUICK["episodes"] if args.quick else DEFAULT_EPISODES)
+    eval_episodes = args.eval_episodes or (QUICK["eval_episodes"] if args.quick else 50)
+    status = 0
+    for skill in args.skill:  # in one process: the demonstrations are collected once per robot
+        config = default_bc_config(skill, args.seed, quick=args.quick)
+        if args.steps:
+            config = replace(config, steps=args.steps)
+        _warn_duplicates(out, skill, args.robot, model_stem(skill, args.robot))
+        report = train_skill(skill, args.robot, episodes=episodes, eval_episodes=eval_episodes, seed=args.seed,
+                             out_dir=out, noise=args.noise or DEFAULT_NOISE, data_dir=args.data_dir,
+                             bc_config=config, progress=not args.no_progress,
+                             reuse_dataset=not args.fresh_dataset,
+                             full_chain=not args.quick)
+        print(report.summary(), flush=True)
+        lib = SkillLibrary.load(out)
+        if report.manifest_path.name in lib.rejected:
+            print(f"robot-control train: the library rejects {report.manifest_path.name}: "
+                  f"{lib.rejected[report.manifest_path.name]}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    train = sub.add_parser("train", help="train a skill policy from simulated expert demonstrations",
+                           description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    train.add_argument("skill", type=_skills, help=f"one of {', '.join(SKILLS)}, a comma-separated list, or all")
+    train.add_argument("--robot", type=_robots, required=True, help="g1, panda, or g1,panda (one shared model)")
+    train.add_argument("--episodes", type=int, default=None,
+                       help=f"expert chain runs (demonstrations) per robot (default {DEFAULT_EPISODES})")
+    train.add_argument("--eval-episodes", type=int, default=None, help="unseen evaluation seeds per robot (50)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", default=None, help="skill folder for manifest + model (default: config/skills)")
+    train.add_argument("--data-dir", default=None, help="where the MCAP dataset goes (default: runs/skill_datasets)")
+    train.add_argument("--noise", type=_noise, default=None,
+                       help="DART noise levels (m per tick on the executed ee delta), comma-separated, cycled "
+                            "over episodes (default 0,0.001,0.002)")
+    train.add_argument("--steps", type=int, default=None, help="behaviour-cloning minibatch steps")
+    train.add_argument("--fresh-dataset", action="store_true",
+                       help="collect demonstrations even if a file made with the same options and code exists")
+    train.add_argument("--quick", action="store_true", help="tiny dataset, model and evaluation (smoke test)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    train.set_defaults(func=cmd_train)

@@ -1,0 +1,445 @@
+"""`train_skill`: expert demonstrations -> MCAP dataset -> behaviour cloning -> ONNX + manifest -> evaluation.
+
+    1. demonstrations: the scripted expert chain (all six skills; with full_chain=False only up
+       to the skill) on seeds `seed * 1_000_000 + [0, episodes)` per robot, DART noise on the
+       executed ee delta (noise levels cycled over episodes), written to one MCAP file per robot
+       (episodes.py): `<data_dir>/demos_<robot>_s<seed>_<episodes>ep.mcap`. Every skill trained
+       with the same options reuses it, unless the demonstration code changed (its hash is in
+       the file's metadata);
+    2. the skill's successful episodes are read back from the file(s) and cloned (bc.py);
+    3. the MLP is exported to ONNX with normalisation, clipping and the manifest embedded, and
+       the manifest YAML is written next to it (models in `<out>/models/`);
+    4. the exported file is loaded with `load_policy` and evaluated on UNSEEN seeds
+       `seed * 1_000_000 + 500_000 + [0, eval_episodes)` per robot: expert prefix, then the
+       policy, success judged by the simulation's ground truth (rollout.py);
+    5. the evaluation goes into `provenance.evaluation`, the model is re-exported so the
+       embedded manifest and the YAML agree, and the YAML gets the final sha256.
+
+A model trained on several robots (`robots=("g1", "panda")`) is ONE file that lists both
+embodiments (file stem = skill name); a single-robot model is `<skill>_<robot>`. Nothing
+in the files depends on wall-clock time: the same code, seed and options give byte-identical
+datasets, models and manifests.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robot_control.edge.experts import CHAIN
+from robot_control.edge.manifest import (
+    SCHEMA,
+    SkillManifest,
+    load_manifest,
+    manifest_from_dict,
+    write_manifest,
+)
+from robot_control.edge.policy import export_mlp, load_policy
+from robot_control.edge.training.bc import BCConfig, BCResult, train_bc
+from robot_control.edge.training.episodes import (
+    ACT_SIGNALS,
+    FORMAT,
+    EpisodeWriter,
+    read_episodes,
+    read_metadata,
+    sha256_file,
+)
+
+VERSION = "1.0.0"
+GRIPPER_STATE_INDEX, SKILL_TIME_INDEX = 12, 13  # observation elements (see OBS_SIGNAL_SPECS)
+# Observation elements each policy ignores (bc.BCConfig.ignore_inputs), see docs/skill-datasets.md:
+# skill_time wherever the expert's phase follows from geometry (a policy slower than the expert
+# would see times it never saw), and the measured gripper closure for grasp (its own creeping
+# closure fed back made the policy close early). release keeps the time: its expert waits a fixed
+# 0.6 s with the hand opening before it retreats, and only the clock tells when that is over.
+IGNORED_INPUTS: dict[str, tuple[int, ...]] = {
+    "reach": (SKILL_TIME_INDEX,), "grasp": (GRIPPER_STATE_INDEX, SKILL_TIME_INDEX), "lift": (SKILL_TIME_INDEX,),
+    "transport": (SKILL_TIME_INDEX,), "place": (SKILL_TIME_INDEX,), "release": ()}
+
+
+# Label transforms applied to the clean expert labels before cloning (the dataset keeps the raw labels).
+# The experts ramp the gripper over 0.4-0.8 s (grasp: 0 -> 1, release: 1 -> 0); a policy without a
+# clock can only average a ramp (grasp squeezed at ~0.6 and lost contact; release kept commanding
+# ~0.45, above the closure at which the fingers touch the object, and never let go). These policies
+# learn the ramp's target instead.
+LABEL_TRANSFORMS: dict[str, str] = {"grasp": "gripper_close_target", "release": "gripper_open_target"}
+
+
+def transform_labels(skill: str, act: np.ndarray) -> np.ndarray:
+    kind = LABEL_TRANSFORMS.get(skill)
+    if kind is None:
+        return act
+    out = act.copy()
+    if kind == "gripper_close_target":  # closing has started: close
+        out[:, 3] = (act[:, 3] > 0.0).astype(act.dtype)
+    elif kind == "gripper_open_target":  # opening has started: open
+        out[:, 3] = (act[:, 3] >= 1.0).astype(act.dtype)
+    else:
+        raise ValueError(f"unknown label transform {kind!r}")
+    return out
+
+
+def default_bc_config(skill: str, seed: int = 0, quick: bool = False) -> BCConfig:
+    if quick:
+        return BCConfig(hidden=(32, 32), steps=300, seed=seed, ignore_inputs=IGNORED_INPUTS[skill])
+    return BCConfig(seed=seed, ignore_inputs=IGNORED_INPUTS[skill])
+CONTROL_RATE_HZ = 50.0
+EVAL_SEED_OFFSET = 500_000
+SEED_STRIDE = 1_000_000
+DEFAULT_DATA_DIR = "runs/skill_datasets"  # relative to the working directory; runs/ is git-ignored
+DEFAULT_NOISE = (0.0, 0.001, 0.002)  # m per tick on the executed ee delta, cycled over episodes
+
+OBS_SIGNAL_SPECS: list[dict[str, Any]] = [
+    {"name": "object_minus_ee", "size": 3, "frame": "world", "unit": "m"},
+    {"name": "goal_minus_ee", "size": 3, "frame": "world", "unit": "m"},
+    {"name": "command_minus_ee", "size": 3, "frame": "world", "unit": "m"},
+    {"name": "ee_velocity", "size": 3, "frame": "world", "unit": "m/s"},
+    {"name": "gripper_state", "size": 1, "unit": "1"},  # measured closure, 0 open .. 1 closed
+    {"name": "skill_time", "size": 1, "unit": "1"},  # elapsed / max_duration_s
+]
+
+# Human text and runtime checks per skill (thresholds consistent with experts.check_success).
+SKILL_TEXT: dict[str, str] = {
+    "reach": "Move the open hand to the pre-grasp point of the object (above it for a top-down "
+             "gripper, beside it for a side grasp) without touching it.",
+    "grasp": "From the pre-grasp point, move onto the object and close the hand around it.",
+    "lift": "Lift the grasped object 12 cm straight up.",
+    "transport": "Carry the held object over the target location, its bottom above the rim.",
+    "place": "Lower the held object into the target location until it rests just above the floor.",
+    "release": "Open the hand and retreat away from the placed object.",
+}
+
+
+def skill_checks(skill: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(success, failure) checks of a skill in the edge runtime's vocabulary (edge/checks.py).
+
+    Chosen so that "all success checks hold" implies the expert's ground-truth success
+    (experts.check_success) for the scene objects, from observed quantities only. Heights in
+    object_in_region are of the object centre above the bin floor (bin walls: 4 cm).
+    """
+    near = {"check": "object_near_ee", "tolerance": 0.04}
+    dropped = {"check": "object_dropped", "tolerance": 0.05}
+    table: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {
+        # ground truth: ee within 2 cm of the pre-grasp point, object moved < 1 cm
+        "reach": ([{"check": "ee_near_goal", "tolerance": 0.015}], [{"check": "object_moved", "tolerance": 0.01}]),
+        # ground truth: >= 2 hand bodies touch the object (Panda closure on the cube: 0.23-0.45)
+        "grasp": ([{"check": "ee_near_goal", "tolerance": 0.012}, {"check": "gripper_closed", "min": 0.18},
+                   {"check": "object_near_ee", "tolerance": 0.03}],
+                  [{"check": "object_moved", "tolerance": 0.03}]),
+        # ground truth: held and object bottom >= table + 8 cm (the object starts on the table)
+        "lift": ([{"check": "ee_near_goal", "tolerance": 0.02}, {"check": "object_raised", "height": 0.085},
+                  {"check": "gripper_closed", "min": 0.15}, near], [dropped]),
+        # ground truth: held, object centre over the bin's inner footprint, bottom above the rim
+        "transport": ([{"check": "ee_near_goal", "tolerance": 0.02},
+                       {"check": "object_in_region", "region": "to", "margin": 0.01, "min_height": 0.08}, near],
+                      [dropped]),
+        # ground truth: object inside the bin footprint, its bottom below the rim
+        "place": ([{"check": "ee_near_goal", "tolerance": 0.015},
+                   {"check": "object_in_region", "region": "to", "margin": 0.01, "max_height": 0.05}], [dropped]),
+        # ground truth: object in the bin, no hand contact, hand >= 5 cm from the object
+        "release": ([{"check": "gripper_open", "max": 0.05}, {"check": "ee_near_goal", "tolerance": 0.02}],
+                    [{"check": "object_moved", "tolerance": 0.03}]),
+    }
+    return table[skill]
+
+
+def contract_fields(skill: str) -> dict[str, list[str]]:
+    """Symbolic parameters / preconditions / effects of the planner's contract for `skill`."""
+    from robot_control.brain.fixtures import standard_contracts
+
+    def text(conds: Any) -> list[str]:
+        return [("not " if c.negated else "") + f"{c.predicate}({', '.join(c.arguments)})" for c in conds]
+
+    for c in standard_contracts():
+        if c.name == skill:
+            return {"parameters": list(c.parameters), "preconditions": text(c.preconditions),
+                    "add_effects": text(c.add_effects), "delete_effects": text(c.delete_effects)}
+    raise ValueError(f"no planner contract for skill {skill!r}")
+
+
+def model_stem(skill: str, robots: Sequence[str]) -> str:
+    return skill if len(robots) > 1 else f"{skill}_{robots[0]}"
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for dist in ("numpy", "onnx", "onnxruntime", "mujoco", "mink", "mcap", "mcap-ros2-support"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def git_state() -> dict[str, Any]:
+    from robot_control.paths import share_dir
+
+    def git(*args: str) -> str | None:
+        try:
+            r = subprocess.run(["git", *args], cwd=share_dir(), capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return {"commit": "unknown"}
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(dirty)}
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [float(f"{float(v):.6g}") for v in values]
+
+
+GENERATOR_FILES = ("edge/experts.py", "edge/embodiment.py", "edge/sim_episode.py", "body/mujoco_driver.py",
+                   "body/sim/scene.py")
+
+
+@functools.cache
+def generator_sha256() -> str:
+    """Hash of the code that generates demonstrations: a dataset made by other code is not reused."""
+    root = Path(__file__).resolve().parents[2]  # the robot_control package
+    h = hashlib.sha256()
+    for rel in GENERATOR_FILES:
+        path = root / rel
+        h.update(rel.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"missing") + b"\0")
+    return h.hexdigest()
+
+
+def dataset_path(data_dir: str | Path, robot: str, seed: int, episodes: int, chain: Sequence[str]) -> Path:
+    suffix = "" if tuple(chain) == CHAIN else f"_to-{chain[-1]}"
+    return Path(data_dir) / f"demos_{robot}_s{seed}_{episodes}ep{suffix}.mcap"
+
+
+def demo_seeds(seed: int, episodes: int) -> list[int]:
+    return [seed * SEED_STRIDE + i for i in range(episodes)]
+
+
+def eval_seeds(seed: int, episodes: int) -> list[int]:
+    return [seed * SEED_STRIDE + EVAL_SEED_OFFSET + i for i in range(episodes)]
+
+
+def ensure_demos(runner: Any, *, seed: int, episodes: int, noise: Sequence[float], chain: Sequence[str],
+                 data_dir: Path, reuse: bool = True, progress: bool = True,
+                 log: Callable[[str], None] = print) -> Path:
+    """The robot's demonstration file for these seeds / noise / chain, collected unless an identical
+    one (same options and generator code) exists; a full-chain file serves every skill."""
+    from robot_control.edge.training.rollout import collect_demos
+
+    robot = runner.description.name
+    seeds = demo_seeds(seed, episodes)
+    meta = {"robot": robot, "seeds": f"{seeds[0]}-{seeds[-1]}", "episodes": len(seeds),
+            "noise": ",".join(repr(float(n)) for n in noise), "object": runner.obj, "chain": ",".join(chain),
+            "generator": "robot_control.edge.training", "generator_code_sha256": generator_sha256()}
+    if reuse:
+        for candidate_chain in (CHAIN, tuple(chain)):
+            path = dataset_path(data_dir, robot, seed, len(seeds), candidate_chain)
+            if path.is_file() and _same_dataset(path, {**meta, "chain": ",".join(candidate_chain)}) \
+                    and set(chain) <= set(candidate_chain):
+                log(f"reusing demonstrations {path}")
+                return path
+    path = dataset_path(data_dir, robot, seed, len(seeds), chain)
+    with EpisodeWriter(path, meta, CONTROL_RATE_HZ) as writer:
+        collect_demos(runner, seeds, noise, writer, chain=chain, progress=progress)
+    return path
+
+
+def _same_dataset(path: Path, meta: dict[str, Any]) -> bool:
+    try:
+        dataset, _ = read_metadata(path)
+    except Exception:  # noqa: BLE001 - unreadable: collect again
+        return False
+    return all(dataset.get(k) == str(v) for k, v in meta.items())
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+@dataclass
+class TrainReport:
+    skill: str
+    robots: tuple[str, ...]
+    manifest_path: Path
+    model_path: Path
+    dataset_paths: list[Path]
+    evaluation: dict[str, dict[str, Any]]
+    bc: BCResult
+    timings: dict[str, float] = field(default_factory=dict)  # s per stage (not written to the files)
+    demo_stats: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [f"{self.skill} ({', '.join(self.robots)}): {self.manifest_path}"]
+        lines.append(f"  model {self.model_path} ({self.model_path.stat().st_size / 1024:.1f} KiB, "
+                     f"{self.bc.parameter_count()} parameters); train loss {self.bc.train_loss:.4g}, "
+                     f"val loss {self.bc.val_loss:.4g}")
+        lines.append(f"  datasets {', '.join(map(str, self.dataset_paths))}: {self.demo_stats}")
+        for robot, ev in self.evaluation.items():
+            lines.append(f"  {robot}: {ev['successes']}/{ev['episodes']} = {ev['success_rate']:.0%} on seeds "
+                         f"{ev['seeds']} (runtime checks {ev['runtime_checks']}"
+                         + (f", skipped {ev['skipped_expert_prefix_failed']}" if ev.get("skipped_expert_prefix_failed")
+                            else "") + ")")
+        lines.append("  time: " + ", ".join(f"{k} {v:.0f} s" for k, v in self.timings.items()))
+        return "\n".join(lines)
+
+
+def build_manifest(skill: str, robots: Sequence[str], bc: BCResult, max_step: float, max_duration: float,
+                   model_file: str, provenance: dict[str, Any]) -> dict[str, Any]:
+    success, failure = skill_checks(skill)
+    contract = contract_fields(skill)
+    return {
+        "schema": SCHEMA, "name": skill, "version": VERSION, "description": SKILL_TEXT[skill],
+        "embodiments": list(robots), **contract, "goal": skill,
+        "control_rate_hz": CONTROL_RATE_HZ, "max_duration_s": float(max_duration),
+        "observation": {"dtype": "float32", "signals": [dict(s) for s in OBS_SIGNAL_SPECS],
+                        "normalisation": {"mean": _rounded(bc.obs_mean), "std": _rounded(bc.obs_std),
+                                          "in_model": True}},
+        "action": {"space": "task_space", "signals": [
+            {"name": "ee_delta", "size": 3, "frame": "world", "unit": "m", "low": -max_step, "high": max_step},
+            {"name": "gripper", "size": 1, "unit": "1", "low": 0.0, "high": 1.0}]},
+        "success": success, "failure": failure,
+        "model": {"file": model_file, "sha256": "", "input": "observation", "output": "action"},
+        "provenance": provenance,
+    }
+
+
+def export_and_write(data: dict[str, Any], layers: Sequence[tuple[np.ndarray, np.ndarray]],
+                     manifest_path: Path) -> SkillManifest:
+    """Export the ONNX file for `data` (embedding it), then write the YAML with the file's sha256."""
+    data["model"]["sha256"] = ""
+    draft = manifest_from_dict(data, f"{manifest_path}:", source=manifest_path.resolve())
+    data["model"]["sha256"] = export_mlp(draft.model_path(), layers, draft)
+    return write_manifest(data, manifest_path)
+
+
+def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_episodes: int = 50, seed: int = 0,
+                out_dir: str | Path, noise: Sequence[float] = DEFAULT_NOISE, data_dir: str | Path | None = None,
+                bc_config: BCConfig | None = None, progress: bool = True, hold_s: float | None = None,
+                reuse_dataset: bool = True, full_chain: bool = True,
+                log: Callable[[str], None] = print) -> TrainReport:
+    from robot_control.edge.sim_episode import SimEpisodeRunner
+    from robot_control.edge.training.rollout import SUCCESS_HOLD_S, evaluate_skill
+
+    if skill not in CHAIN:
+        raise ValueError(f"unknown skill {skill!r}; expected one of {', '.join(CHAIN)}")
+    robots = tuple(robot.split(",")) if isinstance(robot, str) else tuple(robot)
+    robots = tuple(dict.fromkeys(r.strip() for r in robots if r.strip()))
+    if not robots or any(r not in ("g1", "panda") for r in robots):
+        raise ValueError(f"robots must be g1 and/or panda, got {robot!r}")
+    if episodes < 2 or eval_episodes < 1:
+        raise ValueError("need at least 2 demonstration episodes and 1 evaluation episode")
+    out_dir = Path(out_dir)
+    data_dir = data_dir if data_dir is not None else DEFAULT_DATA_DIR
+    stem = model_stem(skill, robots)
+    manifest_path = out_dir / f"{stem}.yaml"
+    model_file = f"models/{stem}.onnx"
+    bc_config = bc_config or default_bc_config(skill, seed)
+    noise = tuple(float(n) for n in noise) or (0.0,)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    runners = {r: SimEpisodeRunner(r) for r in robots}
+    max_step = min(run.spec.max_step for run in runners.values())
+    durations = {run.skills[skill].max_duration for run in runners.values()}
+    if len(durations) != 1:
+        raise ValueError(f"{skill}: the experts' max durations differ between robots ({durations}); "
+                         "one model cannot serve both (skill_time = elapsed / max_duration)")
+    max_duration = durations.pop()
+    if episodes > EVAL_SEED_OFFSET:
+        raise ValueError(f"at most {EVAL_SEED_OFFSET} demonstration episodes (seed ranges must stay disjoint)")
+    train_seeds, test_seeds = demo_seeds(seed, episodes), eval_seeds(seed, eval_episodes)
+    chain = CHAIN if full_chain else CHAIN[:CHAIN.index(skill) + 1]
+
+    # 1. demonstrations -> one MCAP file per robot (shared by every skill trained from it)
+    files = {r: ensure_demos(run, seed=seed, episodes=episodes, noise=noise, chain=chain, data_dir=Path(data_dir),
+                             reuse=reuse_dataset, progress=progress, log=log) for r, run in runners.items()}
+    timings["demos"] = time.perf_counter() - t0
+
+    # 2. behaviour cloning on the files' successful episodes of this skill
+    t1 = time.perf_counter()
+    demo_stats: dict[str, Any] = {}
+    eps = []
+    for r, path in files.items():
+        mine = [e for e in read_episodes(path, joints=False) if e.skill == skill]
+        demo_stats[r] = {"chain_runs": episodes, "episodes": len(mine), "successful": sum(e.success for e in mine)}
+        eps += [e for e in mine if e.success]
+    if len(eps) < 2:
+        raise RuntimeError(f"{skill}: only {len(eps)} successful demonstrations in "
+                           f"{', '.join(map(str, files.values()))}; expert statistics: {demo_stats}")
+    obs = np.concatenate([e.obs for e in eps])
+    act = transform_labels(skill, np.concatenate([e.act for e in eps]))
+    groups = np.concatenate([np.full(len(e), i) for i, e in enumerate(eps)])
+    low = [-max_step] * 3 + [0.0]
+    high = [max_step] * 3 + [1.0]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=bc_config.steps, desc=f"bc {stem}", unit="step", dynamic_ncols=True, leave=False)
+
+    def tick(step: int, loss: float) -> None:
+        if bar is not None:
+            bar.update(step - bar.n)
+            bar.set_postfix(loss=f"{loss:.4f}")
+
+    bc = train_bc(obs, act, low, high, bc_config, groups=groups, progress=tick)
+    if bar is not None:
+        bar.close()
+    timings["bc"] = time.perf_counter() - t1
+
+    # 3. export + manifest (no evaluation yet)
+    provenance: dict[str, Any] = {
+        "dataset": {"files": [{"robot": r, "path": _display_path(p), "sha256": sha256_file(p)}
+                              for r, p in files.items()], "format": FORMAT,
+                    "episodes": sum(s["episodes"] for s in demo_stats.values()),
+                    "successful_episodes_used": len(eps), "samples": int(len(obs)),
+                    "per_robot": demo_stats, "seeds": f"{train_seeds[0]}-{train_seeds[-1]}",
+                    "dart_noise_m_per_tick": list(noise), "object": next(iter(runners.values())).obj,
+                    "action_labels": "clean expert actions (noise only on the executed action)",
+                    "generator_code_sha256": generator_sha256()},
+        "seed": seed,
+        "training": {"algorithm": "behaviour cloning (numpy MLP, MSE on [-1, 1]-scaled actions)",
+                     "label_transform": LABEL_TRANSFORMS.get(skill, "none"),
+                     **bc_config.to_dict(), "train_loss": float(f"{bc.train_loss:.6g}"),
+                     "val_loss": float(f"{bc.val_loss:.6g}"), "train_samples": bc.train_samples,
+                     "val_samples": bc.val_samples, "parameters": bc.parameter_count(),
+                     "action_signals": [n for n, _ in ACT_SIGNALS]},
+        "git": git_state(),
+        "libraries": library_versions(),
+        "created_by": "robot-control train",
+    }
+    data = build_manifest(skill, robots, bc, max_step, max_duration, model_file, provenance)
+    export_and_write(data, bc.layers, manifest_path)
+
+    # 4. evaluation of the exported file on unseen seeds
+    t2 = time.perf_counter()
+    evaluation: dict[str, dict[str, Any]] = {}
+    for r, run in runners.items():
+        policy = load_policy(load_manifest(manifest_path))
+        res = evaluate_skill(run, policy, skill, test_seeds, progress=progress,
+                             hold_s=SUCCESS_HOLD_S if hold_s is None else hold_s)
+        evaluation[r] = res.to_manifest()
+        if res.failures:
+            log(f"{stem} on {r}: failed seeds {res.failures}")
+    timings["evaluation"] = time.perf_counter() - t2
+
+    # 5. results into the manifest; re-export so the embedded copy matches the YAML
+    data["provenance"]["evaluation"] = evaluation
+    export_and_write(data, bc.layers, manifest_path)
+    load_policy(load_manifest(manifest_path))  # the final pair must load
+    timings["total"] = time.perf_counter() - t0
+    return TrainReport(skill, robots, manifest_path, (out_dir / model_file), list(files.values()), evaluation, bc,
+                       timings, demo_stats)

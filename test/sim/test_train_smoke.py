@@ -1,0 +1,51 @@
+"""`robot-control train reach --robot panda --quick` end to end: demos -> MCAP -> BC -> ONNX -> eval."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from robot_control.edge.library import SkillLibrary
+from robot_control.edge.manifest import METADATA_KEY, load_manifest
+from robot_control.edge.policy import sha256_file
+from robot_control.edge.training.episodes import read_episodes
+
+pytestmark = pytest.mark.sim
+
+
+def test_quick_train_reach_panda(tmp_path: Path) -> None:
+    out, data = tmp_path / "skills", tmp_path / "data"
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "robot_control.cli", "train", "reach", "--robot", "panda", "--quick",
+         "--out", str(out), "--data-dir", str(data), "--no-progress"],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "reach (panda)" in proc.stdout
+
+    manifest = load_manifest(out / "reach_panda.yaml")
+    assert manifest.model_sha256 == sha256_file(out / "models" / "reach_panda.onnx")
+    prov = manifest.provenance
+    dataset = data / "demos_panda_s0_4ep_to-reach.mcap"
+    files = prov["dataset"]["files"]
+    assert files == [{"robot": "panda", "path": str(dataset.resolve()), "sha256": sha256_file(dataset)}]
+    assert prov["dataset"]["episodes"] == 4 and prov["seed"] == 0
+    ev = prov["evaluation"]["panda"]
+    assert ev["episodes"] + ev.get("skipped_expert_prefix_failed", 0) == 3
+    assert ev["seeds"] == "500000-500002" and 0.0 <= ev["success_rate"] <= 1.0
+
+    episodes = read_episodes(dataset)
+    assert len(episodes) == 4 and {e.seed for e in episodes} == {0, 1, 2, 3}  # disjoint from evaluation
+    assert all(e.skill == "reach" and len(e) > 10 and e.joint_position.shape[1] > 7 for e in episodes)
+
+    lib = SkillLibrary.load(out)
+    assert not lib.rejected and lib.names("panda") == ["reach"]
+    policy = lib.get("reach", "panda")
+    assert policy is not None
+    assert '"evaluation"' in policy.session.get_modelmeta().custom_metadata_map[METADATA_KEY]
+    action = policy.act(episodes[0].obs[0])
+    assert action.shape == (4,) and abs(action[:3]).max() <= 0.008 + 1e-7
