@@ -27,32 +27,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import code_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from grpc_status import rpc_status
 
 from robot_control.brain import certs as certs_mod
 from robot_control.brain import security
 from robot_control.brain.domain import RequestError
 from robot_control.brain.planner import Planner
 from robot_control.brain.service import Interpreter, PlanningCore
+from robot_control.common.grpc_errors import abort
 from robot_control.v1 import planner_pb2, planner_pb2_grpc
 
 log = logging.getLogger("robot_control.brain.server")
 SERVICE_NAME = planner_pb2.DESCRIPTOR.services_by_name["PlannerService"].full_name
 
 
-def _abort(context: grpc.ServicerContext, code: int, message: str,
-           violations: list[tuple[str, str]] | None = None) -> None:
-    status = status_pb2.Status(code=code, message=message)
-    if violations:
-        detail = any_pb2.Any()
-        detail.Pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in violations]))
-        status.details.append(detail)
-    context.abort_with_status(rpc_status.to_status(status))
+_abort = abort  # rich INVALID_ARGUMENT details: robot_control.common.grpc_errors
 
 
 class AnswerCache:

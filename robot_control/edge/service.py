@@ -30,10 +30,9 @@ from pathlib import Path
 
 import grpc
 import numpy as np
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
+from google.rpc import code_pb2
 
+from robot_control.common.grpc_errors import abort
 from robot_control.edge.manifest import to_contract
 from robot_control.edge.runtime import (
     BusyError,
@@ -54,15 +53,7 @@ Phase = skill_pb2.SkillProgress.Phase
 _COLORS = ("red", "green", "blue", "yellow", "white", "black", "orange", "purple", "pink", "gray", "grey")
 
 
-def _abort(context: grpc.ServicerContext, code: int, message: str,
-           violations: list[tuple[str, str]] | None = None) -> None:
-    status = status_pb2.Status(code=code, message=message)
-    if violations:
-        detail = any_pb2.Any()
-        detail.Pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in violations]))
-        status.details.append(detail)
-    context.abort_with_status(rpc_status.to_status(status))
+_abort = abort  # rich INVALID_ARGUMENT details: robot_control.common.grpc_errors
 
 
 def _vec(v: np.ndarray) -> common_pb2.Vector3:
