@@ -172,8 +172,15 @@ class FaultProxy:
         with self._lock:
             conns, self._conns = list(self._conns), set()
         for c in conns:
+            # Linux keeps a socket alive while another thread is blocked in recv() on it, so
+            # close() alone sends nothing until that peer talks. SHUT_RD wakes the pipe's reader
+            # without a FIN; with linger 0 the last close then sends the RST at once.
             try:
                 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                c.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+            try:
                 c.close()
             except OSError:
                 pass

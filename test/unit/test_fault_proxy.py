@@ -110,3 +110,31 @@ def test_control_port_changes_settings_and_rejects_bad_ones(proxy: FaultProxy) -
     assert reply["ok"] and reply["latency_ms"] == 25 and proxy.impairment.drop_rate == 0.1
     assert not control(f"{host}:{port}", latency_ms=-1)["ok"]
     assert "unknown" in str(control(f"{host}:{port}", bandwidth=1)["error"])
+
+
+def test_disconnect_reaches_both_ends_of_a_silent_connection() -> None:
+    """A server that is blocked (never sends) must still see the reset at once: that is how
+    an edge learns that a bridge's call died mid-skill."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(srv.accept()[0]), daemon=True).start()
+    p = FaultProxy(("127.0.0.1", 0), srv.getsockname()).start()
+    try:
+        with connect(p, timeout=2.0) as s:
+            s.sendall(b"request")
+            deadline = time.monotonic() + 5.0
+            while not accepted and time.monotonic() < deadline:
+                time.sleep(0.01)
+            upstream = accepted[0]
+            upstream.settimeout(2.0)
+            assert recv_exact(upstream, 7) == b"request"
+            assert p.disconnect() == 2
+            for end in (s, upstream):  # neither end sends anything after the disconnect
+                try:
+                    assert end.recv(1) == b""
+                except ConnectionResetError:
+                    pass
+            upstream.close()
+    finally:
+        p.stop()
+        srv.close()
