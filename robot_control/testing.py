@@ -26,9 +26,16 @@ _counter = itertools.count()
 
 
 def next_domain_id() -> int:
+    """The next ROS_DOMAIN_ID for a test: 25 per pytest-xdist worker, cycled, inside
+    [RC_TEST_DOMAIN_BASE, +RC_TEST_DOMAIN_SPAN) (default 1..100) so that two test sessions on
+    one machine can be given disjoint ranges (DDS domains are machine-wide)."""
+    base = int(os.environ.get("RC_TEST_DOMAIN_BASE", "1"))
+    span = int(os.environ.get("RC_TEST_DOMAIN_SPAN", "100"))
+    if not (0 <= base and 1 <= span and base + span <= 233):
+        raise ValueError(f"RC_TEST_DOMAIN_BASE={base} / RC_TEST_DOMAIN_SPAN={span}: domains must lie in 0..232")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     slot = int(worker) if worker.isdigit() else 0
-    return 1 + (slot * 25 + next(_counter) % 25) % 100
+    return base + (slot * 25 + next(_counter) % 25) % span
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float, *, interval_s: float = 0.01,
