@@ -23,6 +23,7 @@ import numpy as np
 import onnxruntime as ort
 
 from robot_control.edge.manifest import INTERFACE_KEYS, METADATA_KEY, SkillManifest
+from robot_control.edge.observation import ObservationLayout, signal_problem
 
 _add_reduce = np.add.reduce
 
@@ -74,6 +75,7 @@ class SkillPolicy:
         self._feeds = {self._input: self._buf}
         self._mean = None if manifest.normalisation_in_model else np.asarray(manifest.obs_mean, np.float32)
         self._std = None if manifest.normalisation_in_model else np.asarray(manifest.obs_std, np.float32)
+        self.layout = ObservationLayout(manifest.observation)  # base observation -> this model's input
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         x = np.asarray(obs, dtype=np.float32).reshape(-1)
@@ -112,6 +114,9 @@ def load_policy(manifest: SkillManifest) -> SkillPolicy:
         raise SkillLoadError(f"{where}: not a loadable ONNX model: {str(exc).splitlines()[0][:200]}") from exc
     _check_io(manifest, session, where)
     _check_metadata(manifest, session, where)
+    problem = signal_problem(manifest.observation)  # a consistent pair the runtime cannot feed
+    if problem is not None:
+        raise SkillLoadError(f"{where}: {problem}")
     return SkillPolicy(manifest, session)
 
 

@@ -652,8 +652,9 @@ class ArmExecutor:
             dt = period
         elapsed = self._elapsed(run, now, snap)
         gripper = self.adapter.gripper_state(snap.joints)
-        obs = self.adapter.observation(ee, (ee - run.prev_ee) / dt, obj.position, run.goal, gripper,
-                                       elapsed / skill.manifest.max_duration_s)
+        obs = skill.policy.layout.assemble(
+            self.adapter.observation(ee, (ee - run.prev_ee) / dt, obj.position, run.goal, gripper,
+                                     elapsed / skill.manifest.max_duration_s), self.adapter.spec)
         result = skill.checks.evaluate(CheckInputs(ee, run.goal, obj.position, gripper, run.ctx.ee0,
                                                    run.ctx.obj0, run.regions))
         if result.failed is not None:

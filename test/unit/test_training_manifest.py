@@ -19,17 +19,18 @@ from robot_control.edge.training.pipeline import (
     contract_fields,
     export_and_write,
     model_stem,
+    observation_specs,
     skill_checks,
 )
 
 pytestmark = pytest.mark.unit
 
 
-def fake_bc(seed: int = 0) -> BCResult:
+def fake_bc(seed: int = 0, n_in: int = 14) -> BCResult:
     rng = np.random.default_rng(seed)
-    layers = [(rng.normal(0, 0.3, (14, 8)).astype(np.float32), np.zeros(8, np.float32)),
+    layers = [(rng.normal(0, 0.3, (n_in, 8)).astype(np.float32), np.zeros(8, np.float32)),
               (rng.normal(0, 0.01, (8, 4)).astype(np.float32), np.full(4, 0.5, np.float32))]
-    return BCResult(layers, np.zeros(14, np.float32), np.full(14, 0.1, np.float32), 0.01, 0.02, 90, 10)
+    return BCResult(layers, np.zeros(n_in, np.float32), np.full(n_in, 0.1, np.float32), 0.01, 0.02, 90, 10)
 
 
 def write_skill(folder: Path, skill: str, robots: list[str], evaluation: dict | None = None) -> Path:
@@ -37,8 +38,9 @@ def write_skill(folder: Path, skill: str, robots: list[str], evaluation: dict | 
     prov: dict = {"seed": 0, "dataset": {"path": "x.mcap", "sha256": "0" * 64, "episodes": 10}}
     if evaluation:
         prov["evaluation"] = evaluation
-    data = build_manifest(skill, robots, fake_bc(), 0.008, 4.4, f"models/{stem}.onnx", prov)
-    export_and_write(data, fake_bc().layers, folder / f"{stem}.yaml")
+    bc = fake_bc(n_in=sum(s["size"] for s in observation_specs(robots)))  # shared models: + approach_dir
+    data = build_manifest(skill, robots, bc, 0.008, 4.4, f"models/{stem}.onnx", prov)
+    export_and_write(data, bc.layers, folder / f"{stem}.yaml")
     return folder / f"{stem}.yaml"
 
 
@@ -82,6 +84,9 @@ def test_shared_and_per_robot_models_load_in_the_library(tmp_path: Path) -> None
     assert not lib.rejected
     assert lib.names("g1") == ["grasp", "reach"] and lib.names("panda") == ["grasp", "reach"]
     assert lib.get("reach", "g1") is lib.get("reach", "panda")  # one file serves both robots
+    shared = lib.get("reach", "g1")
+    assert [s.name for s in shared.manifest.observation][-1] == "approach_dir"
+    assert [s.name for s in lib.get("grasp", "g1").manifest.observation] == [n for n, _ in OBS_SIGNALS]
     assert lib.get("grasp", "g1").manifest.model_file == "models/grasp_g1.onnx"
 
 

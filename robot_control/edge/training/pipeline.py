@@ -38,11 +38,13 @@ import numpy as np
 from robot_control.edge.experts import CHAIN
 from robot_control.edge.manifest import (
     SCHEMA,
+    Signal,
     SkillManifest,
     load_manifest,
     manifest_from_dict,
     write_manifest,
 )
+from robot_control.edge.observation import ObservationLayout
 from robot_control.edge.policy import export_mlp, load_policy
 from robot_control.edge.training.bc import BCConfig, BCResult, train_bc
 from robot_control.edge.training.episodes import (
@@ -106,6 +108,20 @@ OBS_SIGNAL_SPECS: list[dict[str, Any]] = [
     {"name": "gripper_state", "size": 1, "unit": "1"},  # measured closure, 0 open .. 1 closed
     {"name": "skill_time", "size": 1, "unit": "1"},  # elapsed / max_duration_s
 ]
+
+# A model shared by several robots also takes the embodiment's approach direction
+# (robot_control.edge.observation): the experts it imitates approach differently (the G1's
+# side power grasp from a raised waypoint, the Panda top-down), and without it one network
+# averaged the two and stalled on both (shared reach: 0/50 on each robot).
+EMBODIMENT_SIGNAL_SPECS: list[dict[str, Any]] = [
+    {"name": "approach_dir", "size": 3, "frame": "world", "unit": "1"},  # embodiment constant
+]
+
+
+def observation_specs(robots: Sequence[str]) -> list[dict[str, Any]]:
+    """The observation signals of a model trained on `robots`."""
+    return [dict(s) for s in OBS_SIGNAL_SPECS + (EMBODIMENT_SIGNAL_SPECS if len(robots) > 1 else [])]
+
 
 # Human text and runtime checks per skill (thresholds consistent with experts.check_success).
 SKILL_TEXT: dict[str, str] = {
@@ -318,7 +334,7 @@ def build_manifest(skill: str, robots: Sequence[str], bc: BCResult, max_step: fl
         "schema": SCHEMA, "name": skill, "version": VERSION, "description": SKILL_TEXT[skill],
         "embodiments": list(robots), **contract, "goal": skill,
         "control_rate_hz": CONTROL_RATE_HZ, "max_duration_s": float(max_duration),
-        "observation": {"dtype": "float32", "signals": [dict(s) for s in OBS_SIGNAL_SPECS],
+        "observation": {"dtype": "float32", "signals": observation_specs(robots),
                         "normalisation": {"mean": _rounded(bc.obs_mean), "std": _rounded(bc.obs_std),
                                           "in_model": True}},
         "action": {"space": "task_space", "signals": [
@@ -386,14 +402,19 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
     t1 = time.perf_counter()
     demo_stats: dict[str, Any] = {}
     eps = []
+    layout = ObservationLayout([Signal(d["name"], d["size"]) for d in observation_specs(robots)])
+    inputs = []  # per episode: the model's input rows (base observation + embodiment signals)
     for r, path in files.items():
         mine = [e for e in read_episodes(path, joints=False) if e.skill == skill]
         demo_stats[r] = {"chain_runs": episodes, "episodes": len(mine), "successful": sum(e.success for e in mine)}
-        eps += [e for e in mine if e.success]
+        for e in mine:
+            if e.success:
+                eps.append(e)
+                inputs.append(layout.assemble_batch(e.obs, runners[r].spec))
     if len(eps) < 2:
         raise RuntimeError(f"{skill}: only {len(eps)} successful demonstrations in "
                            f"{', '.join(map(str, files.values()))}; expert statistics: {demo_stats}")
-    obs = np.concatenate([e.obs for e in eps])
+    obs = np.concatenate(inputs)
     act = transform_labels(skill, np.concatenate([e.act for e in eps]))
     groups = np.concatenate([np.full(len(e), i) for i, e in enumerate(eps)])
     low = [-max_step] * 3 + [0.0]

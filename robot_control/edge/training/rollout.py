@@ -160,7 +160,9 @@ def run_policy_skill(runner: SimEpisodeRunner, policy: SkillPolicy, skill: str, 
         gripper = adapter.gripper_state(drv.read().joints)
         obj = runner.view.obj_pos(runner.obj)
         elapsed = ticks * dt
-        obs = adapter.observation(ee, (ee - prev_ee) / dt, obj, goal, gripper, (drv.data.time - t_start) / duration)
+        obs = policy.layout.assemble(
+            adapter.observation(ee, (ee - prev_ee) / dt, obj, goal, gripper, (drv.data.time - t_start) / duration),
+            adapter.spec)
         result = checks.evaluate(CheckInputs(ee, goal, obj, gripper, ctx.ee0, ctx.obj0, regions))
         if result.failed is not None:
             status = "failed"
