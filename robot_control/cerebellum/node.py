@@ -160,6 +160,8 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
 
             period = 1.0 / self.config.rate_hz
             self.phase = PhaseLock(period, p("phase_offset_us") * 1e-6) if p("phase_lock") else None
+            self._warn_state = R.Throttle(self.get_logger().warning, 1.0)
+            self._warn_trajectory = R.Throttle(self.get_logger().warning, 0.5)
             self._cmd = JointState()
             self._cmd.name = self.names
             self.loop = PeriodicLoop(period, self._tick, name="cerebellum",
@@ -180,7 +182,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                                + (f" (and {len(missing) - 3} more)" if len(missing) > 3 else ""))
                 with self.lock:
                     self.controller.note_state_problem(problem)
-                self.get_logger().warning(problem, throttle_duration_sec=1.0)
+                self._warn_state(problem)
                 return
             oldest, q, qd = snapshot
             stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
@@ -210,7 +212,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             with self.lock:
                 ok, reason = self.controller.set_trajectory(time.monotonic(), traj, streaming=self.streaming)
             if not ok:
-                self.get_logger().warning(f"rejected trajectory: {reason}", throttle_duration_sec=0.5)
+                self._warn_trajectory(f"rejected trajectory: {reason}")
 
         def _on_estop(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
             if request.data:

@@ -184,6 +184,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             self.publish_errors = 0
             self.tick_errors = 0
             self.last_error = ""
+            self._err_tick = R.Throttle(self.get_logger().error, 1.0)
 
             certs = p("tls_certs_dir")
             token = None
@@ -259,7 +260,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             except Exception as exc:  # noqa: BLE001 - keep ticking; reported on /diagnostics
                 self.tick_errors += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                self.get_logger().error(f"skill tick failed: {self.last_error}", throttle_duration_sec=1.0)
+                self._err_tick(f"skill tick failed: {self.last_error}")
                 return
             for cmd in merge_commands(commands):
                 msg = JointTrajectory()
