@@ -34,9 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from robot_control.edge.manifest import SCHEMA, load_manifest, manifest_from_dict, write_manifest
+from robot_control.edge.observation import BASE_SIGNALS, BASE_SIZE
 from robot_control.edge.policy import export_mlp, load_policy, session_options
 
-OBS_DIM, ACT_DIM = 14, 4
+OBS_DIM, ACT_DIM = BASE_SIZE, 4  # the fallback model takes the runtime's 14 measured signals
 
 
 def stats_us(samples: list[float]) -> dict[str, float]:
@@ -58,7 +59,7 @@ def find_model(tmp: Path) -> tuple[Path, str]:
     data = {"schema": SCHEMA, "name": "reach", "version": "0.0.1", "embodiments": ["g1"],
             "parameters": ["arm:arm", "object:object"], "goal": "reach", "control_rate_hz": 50,
             "max_duration_s": 10,
-            "observation": {"signals": [{"name": "obs", "size": OBS_DIM}]},
+            "observation": {"signals": [{"name": n, "size": k} for n, k in BASE_SIGNALS]},
             "action": {"space": "task_space", "signals": [{"name": "act", "size": ACT_DIM, "low": -1, "high": 1}]},
             "success": [{"check": "ee_near_goal", "tolerance": 0.01}],
             "model": {"file": "reach.onnx", "sha256": ""}}

@@ -21,8 +21,9 @@ topic): they are merged (robot_control.cerebellum.state_merge); the controller g
 once every joint has been received, and its state watchdog sees the age of the least
 recently updated joint.
 
-Latency on /diagnostics is body stamp -> command publish on this node's ROS clock, so it
-is meaningful when the body and the cerebellum share a clock (both `use_sim_time` or neither).
+Latency on /diagnostics (`latency_from`): without `use_sim_time`, body stamp -> command publish
+(wall clock, across processes); with it, the state's arrival here -> command publish, because
+simulated-time stamps (and a decimated /clock) say nothing about the path.
 
 Trajectory semantics (`streaming_setpoints`, default true): every trajectory message is a
 setpoint that must be refreshed within `controller.setpoint_timeout_s` while it is still
@@ -140,6 +141,10 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             self._used_imu_seq = 0
 
             self.latency = RingStats()  # body stamp -> command publish, s
+            # With use_sim_time the stamps are simulated time (and this clock follows a decimated
+            # /clock), so stamp differences say nothing about the path: measure from the state's
+            # arrival in this process instead (a lower bound that leaves out DDS transport).
+            self.latency_source = "arrival" if self.get_parameter("use_sim_time").value else "stamps"
             self.compute = RingStats()  # control step duration, s
             self.state_period = RingStats()
             self._last_arrival = 0
@@ -263,7 +268,10 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                     return
                 self.commands_published += 1
                 if state is not None:
-                    self.latency.add(clock_now.nanoseconds / 1e9 - state[2])
+                    if self.latency_source == "stamps":
+                        self.latency.add(clock_now.nanoseconds / 1e9 - state[2])
+                    else:
+                        self.latency.add((time.monotonic_ns() - state[0]) / 1e9)
             self.compute.add((time.monotonic_ns() - tick_ns) / 1e9)
             if self.phase is not None and state is not None:
                 self.phase.update(self.loop, state[0])
@@ -290,6 +298,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                 "jitter_p99_us": loop["jitter_us"].get("p99", 0.0),
                 "jitter_max_us": loop["jitter_us"].get("max", 0.0),
                 "latency_p50_us": lat.get("p50", 0.0), "latency_p99_us": lat.get("p99", 0.0),
+                "latency_from": self.latency_source,
                 "compute_p99_us": self.compute.summary(1e6).get("p99", 0.0),
                 "commands_published": self.commands_published,
                 "mode": status["mode"], "active_guard": status["active_guard"],
