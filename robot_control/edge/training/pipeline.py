@@ -63,9 +63,19 @@ GRIPPER_STATE_INDEX, SKILL_TIME_INDEX = 12, 13  # observation elements (see OBS_
 # would see times it never saw), and the measured gripper closure for grasp (its own creeping
 # closure fed back made the policy close early). release keeps the time: its expert waits a fixed
 # 0.6 s with the hand opening before it retreats, and only the clock tells when that is over.
+# reach ignores the closure too: the hand only has to stay open, but a policy output a hair
+# above 0 let the Dex3 fingers creep (closure 0.01 -> 0.14 in 1.4 s), a state the experts never
+# showed, and the G1 then cut its raised waypoint short, swept the table and fell (0/10 with the
+# closure as input, 10/10 without, same data).
+# transport ignores the measured ee velocity: a G1 hand that paused where the expert switches from
+# rising over the rim to carrying showed "no velocity", the clone copied it and stalled there until
+# the timeout (G1: the shared model with the velocity 36/50 on unseen seeds, all failures such
+# stalls; a G1-only model without it 19/20).
+EE_VELOCITY_INDICES = (9, 10, 11)
 IGNORED_INPUTS: dict[str, tuple[int, ...]] = {
-    "reach": (SKILL_TIME_INDEX,), "grasp": (GRIPPER_STATE_INDEX, SKILL_TIME_INDEX), "lift": (SKILL_TIME_INDEX,),
-    "transport": (SKILL_TIME_INDEX,), "place": (SKILL_TIME_INDEX,), "release": ()}
+    "reach": (GRIPPER_STATE_INDEX, SKILL_TIME_INDEX), "grasp": (GRIPPER_STATE_INDEX, SKILL_TIME_INDEX),
+    "lift": (SKILL_TIME_INDEX,), "transport": EE_VELOCITY_INDICES + (SKILL_TIME_INDEX,),
+    "place": (SKILL_TIME_INDEX,), "release": ()}
 
 
 # Label transforms applied to the clean expert labels before cloning (the dataset keeps the raw labels).
