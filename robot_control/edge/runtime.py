@@ -54,10 +54,11 @@ from robot_control.body.types import JointStateSample
 from robot_control.common.config import ConfigError
 from robot_control.common.periodic import RingStats
 from robot_control.edge.checks import CheckError, CheckInputs, Region, SkillChecks, compile_checks, describe
-from robot_control.edge.embodiment import ACT_DIM, OBS_DIM, EmbodimentAdapter, EmbodimentSpec
+from robot_control.edge.embodiment import ACT_DIM, EmbodimentAdapter, EmbodimentSpec
 from robot_control.edge.experts import SkillContext, make_skills
 from robot_control.edge.library import SkillLibrary, default_skill_dir
 from robot_control.edge.manifest import SkillManifest, load_manifest
+from robot_control.edge.observation import signal_problem
 from robot_control.edge.policy import SkillPolicy
 
 log = logging.getLogger(__name__)
@@ -229,9 +230,12 @@ def runtime_problem(manifest: SkillManifest, specs: Sequence[EmbodimentSpec], ma
     """Why this runtime cannot serve a (verified) skill, or None."""
     if manifest.action_space != "task_space":
         return f"action space {manifest.action_space!r} is not served (this runtime runs task_space skills)"
-    if manifest.obs_dim != OBS_DIM or manifest.act_dim != ACT_DIM:
-        return (f"task-space skills take {OBS_DIM} observation and {ACT_DIM} action values "
-                f"(EmbodimentAdapter layout); the manifest declares {manifest.obs_dim} -> {manifest.act_dim}")
+    if manifest.act_dim != ACT_DIM:
+        return (f"task-space skills output {ACT_DIM} action values (ee delta + gripper, EmbodimentAdapter "
+                f"layout); the manifest declares {manifest.act_dim}")
+    problem = signal_problem(manifest.observation)  # the runtime assembles the declared signals
+    if problem is not None:
+        return problem
     if manifest.control_rate_hz > max_rate_hz + 1e-9:
         return f"control_rate_hz {manifest.control_rate_hz:g} exceeds the edge loop rate {max_rate_hz:g} Hz"
     types = dict(p.split(":", 1) for p in manifest.parameters)
