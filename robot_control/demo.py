@@ -35,10 +35,15 @@ from typing import Any
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STACK = 0, 1, 2, 3
 
 
-class _Monitor:
-    """ROS side of the demo: task status, diagnostics, world and loop stats (no control)."""
+class Monitor:
+    """ROS side of the demo: task status, diagnostics, world and loop stats (no control).
 
-    def __init__(self) -> None:
+    Without `node` it opens its own rclpy context (on ROS_DOMAIN_ID) and is spun by
+    `spin_until`; given a node that something else spins (a test's `RosSession`), it only adds
+    its subscriptions and publisher to it and `spin_until` just polls.
+    """
+
+    def __init__(self, node: Any = None) -> None:
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
         from rclpy.executors import SingleThreadedExecutor
@@ -48,11 +53,15 @@ class _Monitor:
 
         from robot_control.common.ros import command_qos
 
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node(f"demo_{os.getpid()}", context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
+        self.context: Any = None
+        self.executor: Any = None
+        if node is None:
+            self.context = rclpy.Context()
+            rclpy.init(context=self.context)
+            node = rclpy.create_node(f"demo_{os.getpid()}", context=self.context)
+            self.executor = SingleThreadedExecutor(context=self.context)
+            self.executor.add_node(node)
+        self.node = node
         self.lock = threading.Lock()
         self.status: list[tuple[float, DiagnosticStatus]] = []
         self.diag: dict[str, dict[str, str]] = {}
@@ -87,18 +96,51 @@ class _Monitor:
         while not done():
             if time.monotonic() >= end:
                 return False
-            self.executor.spin_once(timeout_sec=0.05)
+            if self.executor is not None:
+                self.executor.spin_once(timeout_sec=0.05)
+            else:
+                time.sleep(0.02)
         return True
 
     def find(self, prefix: str) -> dict[str, str] | None:
-        return next((v for k, v in self.diag.items() if k.startswith(prefix)), None)
+        return next((v for k, v in list(self.diag.items()) if k.startswith(prefix)), None)
+
+    def ready(self, use_cloud: bool) -> bool:
+        """The stack can take a task: the bridge listens on /task, the edge reports on
+        /diagnostics and (with the cloud) the bridge's brain link is up."""
+        brain = self.find("bridge: brain link")
+        cloud_ok = not use_cloud or (brain is not None and brain.get("link_mode") == "cloud")
+        return self.task_pub.get_subscription_count() > 0 and self.find("edge") is not None and cloud_ok
 
     def close(self) -> None:
+        if self.context is None:  # someone else's node: leave it to them
+            return
         self.node.destroy_node()
         self.context.try_shutdown()
 
 
-def _hops(mon: _Monitor) -> str:
+def demo_stack(robot: str, run_dir: Path, certs_dir: Path, *, use_cloud: bool = True, record: bool = True,
+               cloud_endpoint: str | None = None) -> Any:
+    """config/stacks/demo.yaml with its arguments set (a StackSpec); with the cloud, creates
+    development certificates in `certs_dir` unless a CA is already there. Raises ConfigError."""
+    from robot_control.brain import certs
+    from robot_control.supervisor.stack import load_stack
+
+    if use_cloud and not (certs_dir / "ca.pem").is_file():
+        certs.create_dev_certs(certs_dir)
+    arguments = {"robot": robot, "run_dir": str(run_dir), "use_cloud": str(use_cloud).lower(),
+                 "certs_dir": str(certs_dir), "record": str(record).lower()}
+    if cloud_endpoint:
+        arguments["cloud_endpoint"] = cloud_endpoint
+    return load_stack("demo", arguments)
+
+
+def stack_env(domain_id: int) -> dict[str, str]:
+    """Environment of the demo stack's processes: its ROS domain and a fresh brain token."""
+    return {"ROS_DOMAIN_ID": str(domain_id), "BRAIN_TOKEN": secrets.token_urlsafe(24)}
+
+
+def _hops(mon: Monitor) -> str:
     parts = []
     brain = mon.find("bridge: brain link")
     if brain:
@@ -119,7 +161,7 @@ def _describe(values: dict[str, str], message: str) -> str:
     return status_line(values, message)
 
 
-def _sub_goals(goals_text: str, objects: dict[str, tuple[float, float, float]],
+def sub_goals(goals_text: str, objects: dict[str, tuple[float, float, float]],
                sizes: dict[str, tuple[float, float, float]]) -> dict[str, bool]:
     """at(object, location) goals checked against the final object poses: the object's centre
     inside the location's footprint (its marker size) and no higher than its rim + 0.15 m."""
@@ -143,10 +185,8 @@ def _sub_goals(goals_text: str, objects: dict[str, tuple[float, float, float]],
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from robot_control.brain import certs
     from robot_control.common.config import ConfigError
     from robot_control.supervisor.process import Supervisor
-    from robot_control.supervisor.stack import load_stack
 
     if args.no_cloud and not args.goals:
         print("demo: --no-cloud plans on the robot, which reads structured goals only: give --goals", file=sys.stderr)
@@ -155,19 +195,14 @@ def run_demo(args: argparse.Namespace) -> int:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = Path(args.runs_dir).resolve() / f"{stamp}-{args.robot}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    certs_dir = Path(args.certs_dir).expanduser()
-    if not args.no_cloud and not (certs_dir / "ca.pem").is_file():
-        certs.create_dev_certs(certs_dir)
     try:
-        stack = load_stack("demo", {"robot": args.robot, "run_dir": str(run_dir),
-                                    "use_cloud": str(not args.no_cloud).lower(), "certs_dir": str(certs_dir),
-                                    "record": "true"})
+        stack = demo_stack(args.robot, run_dir, Path(args.certs_dir).expanduser(), use_cloud=not args.no_cloud)
     except ConfigError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return EXIT_USAGE
     domain = args.domain_id if args.domain_id is not None else random.randint(20, 99)
     os.environ["ROS_DOMAIN_ID"] = str(domain)
-    env = {"ROS_DOMAIN_ID": str(domain), "BRAIN_TOKEN": secrets.token_urlsafe(24)}
+    env = stack_env(domain)
     log_file = open(run_dir / "stack.log", "w", encoding="utf-8")  # noqa: SIM115 - closed below
     supervisor = Supervisor(stack, out=log_file, extra_env=env, colour=False)
     exit_holder: dict[str, int] = {}
@@ -175,7 +210,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"demo: {args.robot}: bringing up {', '.join(n.name for n in stack.nodes)} "
           f"(ROS_DOMAIN_ID={domain}; logs: {run_dir / 'stack.log'})", flush=True)
     runner.start()
-    mon = _Monitor()
+    mon = Monitor()
     summary: dict[str, Any] = {"robot": args.robot, "instruction": args.instruction, "run_dir": str(run_dir)}
     code = EXIT_STACK
     try:
@@ -213,19 +248,13 @@ def run_demo(args: argparse.Namespace) -> int:
     return code
 
 
-def _run_task(args: argparse.Namespace, mon: _Monitor, runner: threading.Thread, summary: dict[str, Any],
+def _run_task(args: argparse.Namespace, mon: Monitor, runner: threading.Thread, summary: dict[str, Any],
               t_start: float) -> int:
     from std_msgs.msg import String
 
     from robot_control.bridge.tasks import new_task_id, parse_atoms, task_message
 
-    def ready() -> bool:
-        edge = mon.find("edge")
-        brain = mon.find("bridge: brain link")
-        cloud_ok = args.no_cloud or (brain is not None and brain.get("link_mode") == "cloud")
-        return mon.task_pub.get_subscription_count() > 0 and edge is not None and cloud_ok
-
-    if not mon.spin_until(lambda: ready() or not runner.is_alive(), args.startup_timeout):
+    if not mon.spin_until(lambda: mon.ready(not args.no_cloud) or not runner.is_alive(), args.startup_timeout):
         print(f"demo: the stack did not come up within {args.startup_timeout:g} s "
               f"(bridge listening: {mon.task_pub.get_subscription_count() > 0}, edge: {mon.find('edge') is not None}, "
               f"brain link: {(mon.find('bridge: brain link') or {}).get('link_mode')})", file=sys.stderr)
@@ -277,12 +306,12 @@ def _run_task(args: argparse.Namespace, mon: _Monitor, runner: threading.Thread,
                     "plan": values.get("plan", ""), "planner_mode": values.get("planner_mode", ""),
                     "replans": values.get("replans", "0"), "task_time_s": round(time.monotonic() - t_task, 1),
                     "instruction_to_first_motion_s": None if first_motion is None else round(first_motion, 2)})
-    summary["sub_goals"] = _sub_goals(values.get("goals", ""), mon.objects, mon.sizes)
+    summary["sub_goals"] = sub_goals(values.get("goals", ""), mon.objects, mon.sizes)
     ok = values.get("state") == "SUCCEEDED" and bool(summary["sub_goals"]) and all(summary["sub_goals"].values())
     return EXIT_OK if ok else EXIT_FAILED
 
 
-def _collect_stats(mon: _Monitor, summary: dict[str, Any]) -> None:
+def _collect_stats(mon: Monitor, summary: dict[str, Any]) -> None:
     body = mon.find("body") or {}
     summary["real_time_factor"] = body.get("real_time_factor")
     summary["body"] = {k: body[k] for k in ("rate_hz", "missed_periods", "overruns", "real_time_factor") if k in body}

@@ -3,10 +3,14 @@
 * `EdgeConfig` says where the edge is (``host:port`` or ``unix:/path``), whether the channel
   uses TLS (CA bundle, optional client certificate for mTLS, optional bearer token: the same
   file layout as the brain's, see `robot_control.brain.certs`) and the deadlines:
-  ``call_timeout_s`` for unary calls (ListSkills), and for Execute the skill's own timeout
-  (its contract's ``max_duration_s``, else ``default_step_timeout_s``) plus
-  ``step_timeout_margin_s``. Plaintext is only accepted to a loopback address or a unix
-  socket; anything else must use TLS.
+  ``call_timeout_s`` for unary calls (ListSkills), and for Execute a backstop against a hung
+  edge: the skill's own timeout (its contract's ``max_duration_s``, else
+  ``default_step_timeout_s``) runs on the robot's clock, which on a simulation below real
+  time is slower than the bridge's, so the call's wall-clock deadline is that timeout times
+  ``max_slowdown`` plus ``step_timeout_margin_s``, and a stream that stays silent for
+  ``stall_timeout_s`` (a running skill reports progress several times a second; the edge
+  ends it itself when its robot state stops) is given up as DEADLINE_EXCEEDED. Plaintext is
+  only accepted to a loopback address or a unix socket; anything else must use TLS.
 * `SkillClient.execute` runs one skill: it streams `SkillProgress` to a callback, measures the
   first-progress latency, and returns a `StepResult`. `cancel_active()` cancels the in-flight
   Execute call (the edge then stops the skill and holds the robot).
@@ -42,7 +46,9 @@ class EdgeConfig:
     token: str | None = None
     server_name: str | None = None
     call_timeout_s: float = 2.0  # ListSkills and other unary calls
-    step_timeout_margin_s: float = 5.0  # Execute deadline = skill timeout + this
+    step_timeout_margin_s: float = 5.0  # Execute deadline = skill timeout * max_slowdown + this
+    max_slowdown: float = 10.0  # robot clock (sim time) this many times slower than wall time at worst
+    stall_timeout_s: float = 10.0  # an Execute stream silent this long (wall) is dead
     default_step_timeout_s: float = 30.0  # skill timeout when the contract gives none
 
     @classmethod
@@ -137,7 +143,7 @@ class SkillClient:
                 is_canceled: Callable[[], bool] | None = None) -> StepResult:
         """Run one skill to a terminal phase; never raises for call failures."""
         skill_timeout = request.timeout_s if request.timeout_s > 0 else self.config.default_step_timeout_s
-        deadline = skill_timeout + self.config.step_timeout_margin_s
+        deadline = skill_timeout * max(self.config.max_slowdown, 1.0) + self.config.step_timeout_margin_s
         t0 = time.perf_counter()
         result = StepResult(phase=Phase.PHASE_UNSPECIFIED)
         call = self.stub.Execute(request, timeout=deadline, metadata=self._metadata)
@@ -145,8 +151,23 @@ class SkillClient:
             self._active = call
         if is_canceled is not None and is_canceled():
             call.cancel()
+        last_message = [time.monotonic()]
+        stalled = threading.Event()
+        ended = threading.Event()
+        stall_s = self.config.stall_timeout_s
+
+        def watch() -> None:  # cancels a stream the edge stopped answering on
+            while not ended.wait(min(0.25, stall_s / 4)):
+                if time.monotonic() - last_message[0] > stall_s:
+                    stalled.set()
+                    call.cancel()
+                    return
+
+        if stall_s > 0:
+            threading.Thread(target=watch, name="edge-stall-watch", daemon=True).start()
         try:
             for msg in call:
+                last_message[0] = time.monotonic()
                 if result.first_progress_s is None:
                     result.first_progress_s = time.perf_counter() - t0
                 result.messages += 1
@@ -163,11 +184,15 @@ class SkillClient:
             if result.final is None:
                 result.code = code
                 result.canceled = code == grpc.StatusCode.CANCELLED and bool(is_canceled and is_canceled())
-                if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                if stalled.is_set() and not result.canceled:
+                    result.code = grpc.StatusCode.DEADLINE_EXCEEDED
+                    result.message = f"the edge sent nothing for {stall_s:g} s (stream given up)"
+                elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
                     result.message = f"no terminal phase from the edge within {deadline:.1f} s"
                 else:
                     result.message = f"{code.name}: {exc.details()}"
         finally:
+            ended.set()
             with self._lock:
                 if self._active is call:
                     self._active = None

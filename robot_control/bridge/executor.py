@@ -28,6 +28,9 @@ to a terminal `TaskState`, reporting every change through `on_status`:
    plans the resolved goals from the same world. At most ``max_replans`` times, then FAILED.
 5. **Cancel** (`cancel()`, from any thread) cancels the in-flight Execute call - the edge
    stops the skill and holds the robot - and ends the task CANCELED.
+6. **Abort** (`abort(reason)`, from any thread; the bridge node calls it while the cerebellum
+   is in e-stop or tilt stop) does the same and ends the task ABORTED with the reason: a
+   skill failing because the controller refuses trajectories is not replanned.
 
 A broken edge call (unreachable, deadline, stream without terminal phase, skill canceled or
 preempted by someone else) ends the task ABORTED: the bridge does not keep commanding a
@@ -113,6 +116,7 @@ class TaskExecutor:
         self.on_status = on_status
         self.metrics = HopMetrics()
         self._cancel = threading.Event()
+        self._abort_reason = ""  # set by abort(): the task ends ABORTED with it
         self._lock = threading.Lock()
         self._status: TaskStatus | None = None
         self._t0 = 0.0
@@ -137,12 +141,28 @@ class TaskExecutor:
         self.skills.cancel_active()
         return True
 
+    def abort(self, reason: str) -> bool:
+        """Abort the running task for a safety reason: its in-flight skill call is cancelled (the
+        edge holds the robot) and it ends ABORTED with `reason`; False if no task runs."""
+        with self._lock:
+            running = self._status is not None and not self._status.state.terminal
+            if not running:
+                return False
+            first = not self._abort_reason
+            if first:
+                self._abort_reason = reason
+        if first:
+            self._cancel.set()
+            self.skills.cancel_active()
+        return True
+
     def accept(self, spec: TaskSpec) -> None:
         """Make `spec` the current task (ACCEPTED, cancellable) before `run` starts it."""
         with self._lock:
             if self._status is not None and not self._status.state.terminal:
                 raise RuntimeError(f"task {self._status.task_id} is still running")
             self._cancel.clear()
+            self._abort_reason = ""
             self._t0 = time.monotonic()
             self._status = TaskStatus(task_id=spec.task_id, instruction=spec.instruction,
                                       goals=format_atoms(spec.goals))
@@ -204,6 +224,7 @@ class TaskExecutor:
                     executed.append(call)
                     continue
                 where = f"step {i + 1}/{len(steps)} {_call_text(call)}"
+                self._check_abort(f" during {where}")
                 if result.canceled or self._cancel.is_set():
                     raise _Finished(TaskState.CANCELED, f"canceled during {where}; the edge holds the robot")
                 if not result.skill_failure:
@@ -330,6 +351,7 @@ class TaskExecutor:
             self._emit(state=TaskState.EXECUTING)
             result = self._execute(call, f"{spec.task_id}/{replans}/recover-{arm}", contract, step=0, count=0,
                                    label="recovering before replanning")
+            self._check_abort(f" during recovery {_call_text(call)}")
             if result.canceled or self._cancel.is_set():
                 raise _Finished(TaskState.CANCELED, f"canceled during recovery {_call_text(call)}; "
                                                     "the edge holds the robot")
@@ -395,8 +417,15 @@ class TaskExecutor:
     # -- status ------------------------------------------------------------------------------
 
     def _check_cancel(self) -> None:
+        self._check_abort()
         if self._cancel.is_set():
             raise _Finished(TaskState.CANCELED, "canceled")
+
+    def _check_abort(self, where: str = "") -> None:
+        with self._lock:
+            reason = self._abort_reason
+        if reason:
+            raise _Finished(TaskState.ABORTED, f"aborted{where}: {reason}")
 
     def _emit(self, **changes) -> None:
         with self._lock:

@@ -21,6 +21,10 @@ Topics and services (standard messages only):
   error) and ``bridge: tasks`` (active task, counts, world age).
 * ``/objects`` (visualization_msgs/MarkerArray from the body) is the world: see
   `robot_control.bridge.world` for how poses become symbolic locations.
+* ``/cerebellum/status`` (diagnostic_msgs/DiagnosticStatus from the cerebellum): while its
+  mode is ``estop`` or ``tilt_stop`` the running task is ABORTED (its in-flight skill call
+  cancelled) instead of being replanned against a controller that refuses every trajectory;
+  a task sent while the latch holds is aborted the same way. ``/cerebellum/reset`` clears it.
 
 Parameters: config/params/bridge.yaml. The cloud link needs the bearer token in the
 environment variable named by ``token_env`` (or a ``token_file``) and the CA in
@@ -79,6 +83,9 @@ DEFAULTS: dict[str, object] = {
     "verify_goals": True,
     "diagnostics_period_s": 1.0,
 }
+
+
+CONTROLLER_STOPS = ("estop", "tilt_stop")  # cerebellum modes that refuse trajectories until reset
 
 
 def _names(value: object) -> tuple[str, ...]:
@@ -178,6 +185,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
             self.create_subscription(String, "/task", self._on_task, R.command_qos())
             self.create_subscription(MarkerArray, "/objects", self._on_objects, R.sensor_qos(depth=1))
+            self.create_subscription(DiagnosticStatus, "/cerebellum/status", self._on_controller, 10)
             self.create_service(Trigger, "/task/cancel", self._on_cancel)
             self.create_timer(float(p("diagnostics_period_s")), self._publish_diagnostics)
 
@@ -189,9 +197,14 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             self._stop = threading.Event()
             self._worker = threading.Thread(target=self._work, name="bridge-tasks", daemon=True)
             self._monitor = threading.Thread(target=self._watch_link, name="bridge-link", daemon=True)
+            # /diagnostics says "cloud" only once a health check (or a plan) has reached the brain:
+            # the client's optimistic initial link state is not a brain that serves.
+            self._link_checked = threading.Event()
             self._worker.start()
             if self.use_cloud and float(p("link_check_period_s")) > 0:
                 self._monitor.start()
+            else:
+                self._link_checked.set()
             self.get_logger().info(
                 f"bridge for {robot.name!r} (arms {', '.join(arms)}): brain "
                 f"{p('brain_endpoint') if self.use_cloud else 'disabled (local planner only)'}, "
@@ -257,6 +270,18 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                                                       (s.x, s.y, s.z), m.header.frame_id or "world"))
             self.world.update(observations)
 
+        def _on_controller(self, msg: DiagnosticStatus) -> None:
+            mode = msg.message
+            if mode not in CONTROLLER_STOPS:
+                return
+            values = {kv.key: kv.value for kv in msg.values}
+            why = values.get("estop_reason" if mode == "estop" else "tilt_reason", "")
+            what = "e-stop" if mode == "estop" else "tilt stop"
+            reason = (f"the cerebellum is in {what}{f' ({why})' if why else ''}: it holds the robot and "
+                      "refuses trajectories until /cerebellum/reset")
+            if self.tasks.abort(reason):
+                self.get_logger().warning(f"aborting the running task: {reason}", throttle_duration_sec=5.0)
+
         def _on_cancel(self, request, response):
             with self._state_lock:
                 pending, self._pending = self._pending, None
@@ -300,8 +325,10 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
         def _watch_link(self) -> None:
             period = float(self.p("link_check_period_s"))
             timeout = float(self.p("link_check_timeout_s"))
-            while not self._stop.wait(period):
+            while not self._stop.is_set():
                 self.planner.check_link(timeout)
+                self._link_checked.set()
+                self._stop.wait(period)
 
         def shutdown(self) -> None:
             self._stop.set()
@@ -332,7 +359,8 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
         def link_mode(self) -> str:
             if not self.use_cloud:
                 return "local-only"
-            return "cloud" if self.planner.link_up else "degraded-local"
+            up = self.planner.link_up and (self._link_checked.is_set() or self.tasks.metrics.planner_mode == "cloud")
+            return "cloud" if up else "degraded-local"
 
         def _publish_diagnostics(self) -> None:
             m = self.tasks.metrics
