@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE ?= 1
 export MUJOCO_GL ?= egl
 PYTEST_ARGS ?=
 
-.PHONY: setup test lint unit demo bench lock protos clean-shm clean
+.PHONY: setup test lint unit demo bench soak lock protos clean-shm clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,16 @@ unit: setup
 
 demo: setup
 	$(VENV)/bin/robot-control demo
+
+# Benchmarks into runs/bench-<timestamp>.json (BENCH_ARGS=--quick for a short smoke run);
+# `make soak` runs the full stack for SOAK_S seconds (default 600) and reports drift and RSS growth.
+BENCH_ARGS ?=
+SOAK_S ?= 600
+bench: setup
+	$(VENV)/bin/robot-control bench $(BENCH_ARGS); status=$$?; $(PY) -m robot_control.tools.shm_clean; exit $$status
+
+soak: setup
+	$(VENV)/bin/robot-control bench --soak $(SOAK_S) $(BENCH_ARGS); status=$$?; $(PY) -m robot_control.tools.shm_clean; exit $$status
 
 protos: setup
 	$(PY) -m robot_control.protogen

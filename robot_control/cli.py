@@ -3,6 +3,7 @@
     robot-control up config/stacks/sim_g1.yaml   # run a stack's nodes under the supervisor
     robot-control demo                           # the main job (see README)
     robot-control drivers                        # list installed body drivers
+    robot-control bench [--quick | --soak 600]   # benchmarks into runs/bench-<timestamp>.json
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from robot_control.tools.bench import run as run_bench
+
+    return run_bench(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="robot-control", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -67,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_demo_arguments(demo)
     demo.set_defaults(func=cmd_demo)
+    from robot_control.tools import bench as bench_tool
+
+    bench = sub.add_parser("bench", help="run the benchmarks (or --soak SECONDS) into one JSON file",
+                           description=bench_tool.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench_tool.add_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
     add_train_parsers(sub)  # robot-control train SKILL --robot ...
     add_task_parsers(sub)  # robot-control task "..." | robot-control certs
     return parser
