@@ -134,6 +134,32 @@ class GroundTask:
     def goal_reached(self, state: frozenset[Atom] | set[Atom]) -> bool:
         return all(g in state for g in self.goals) and not any(g in state for g in self.neg_goals)
 
+    def in_goal_order(self, steps: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[str, tuple[str, ...]]]:
+        """The plan with its steps grouped by the goal they serve, in the order the goals were
+        requested ("the red cube and the green can": every red-cube step first), when that
+        reordering is still a valid plan; otherwise the plan unchanged.
+
+        A planner is free to interleave independent goals (reach the can, reach the cube, grasp
+        the can, ...) or serve them in any order, but on a robot the order matters: the G1's
+        side approach to the far object sweeps through the near one, and operators state the
+        order they want. Steps are keyed by the first requested goal whose objects they touch
+        (stable sort); steps touching none keep their place relative to each other, last."""
+        objects = set(self.entities.get("object", ()))
+        order: list[str] = []
+        for goal in self.user_goals or self.goals:
+            for arg in goal[1:]:
+                if arg in objects and arg not in order:
+                    order.append(arg)
+        if len(order) < 2:
+            return [(n, tuple(a)) for n, a in steps]
+        rank = {o: i for i, o in enumerate(order)}
+
+        def key(step: tuple[str, Sequence[str]]) -> int:
+            return min((rank[a] for a in step[1] if a in rank), default=len(order))
+
+        reordered = [(n, tuple(a)) for n, a in sorted(steps, key=key)]
+        return reordered if self.simulate(reordered)[0] else [(n, tuple(a)) for n, a in steps]
+
     def simulate(self, steps: Sequence[tuple[str, Sequence[str]]]) -> tuple[bool, str]:
         """Replay add/delete effects from the initial state: (valid, reason)."""
         state = self.init

@@ -184,6 +184,7 @@ class Planner:
             result = self._solve_up(task, budget_s - (time.perf_counter() - t0))
         if result.status is Status.PLANNED:
             tv = time.perf_counter()
+            result.steps = task.in_goal_order(result.steps)
             ok, why = task.simulate(result.steps)
             result.timing["validate"] = time.perf_counter() - tv
             if not ok:
