@@ -555,7 +555,7 @@ def test_estop_during_task(full: FullStack) -> None:
             assert full.min_base_z(t_estop) > G1_STANDING_Z, "the G1 fell after the e-stop"
 
         # While latched: a new task is aborted, trajectories are refused.
-        task2 = full.send(f"put the {full.cfg['objects'][1].replace('_', ' ')} in the bin", "estopped")
+        task2 = full.send(f"put the {full.cfg['objects'][-1].replace('_', ' ')} in the bin", "estopped")
         values2, message2 = full.wait_final(task2, 60.0)
         print(f"[{full.robot}] task sent during the e-stop: {values2['state']}: {message2}")
         assert values2["state"] == "ABORTED" and "e-stop" in message2, (values2["state"], message2)
