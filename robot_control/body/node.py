@@ -21,7 +21,13 @@ other drivers reject them with a reason, logged and shown on /diagnostics):
                (header.frame_id "" or "world") applied at the centre of mass of `push_body`
                (default: the robot's base frame, the G1 pelvis) for `push_duration_s` of
                simulated time; a new message replaces a push still running.
-    /sim/reset std_srvs/Trigger: put the simulated world back in its initial state.
+    /sim/reset std_srvs/Trigger: put the simulated world back in its initial state. With the
+               parameter `sim_seed` >= 0 the scene is re-seeded first (mujoco_sim: object xy
+               jitter and yaw of that seed); -1 (default) keeps the driver's current seed.
+               To reset to a given scene: set the parameter, then call the service, e.g.
+                   ros2 param set /body sim_seed 500000
+                   ros2 service call /sim/reset std_srvs/srv/Trigger
+               `sim_seed` only acts on /sim/reset (the start-up scene is driver_options.seed).
 
 The driver runs on a dedicated thread with absolute-deadline sleeps at its rate; the
 executor thread only moves messages in and out (and hands push/reset requests to the
@@ -39,12 +45,55 @@ from collections.abc import Callable
 
 from robot_control.common.ros import prepare_process
 
+NO_SEED = -1  # `sim_seed` value: /sim/reset keeps the driver's current seed
+
+
+def check_sim_seed(value: object) -> str | None:
+    """Why `value` is not a valid `sim_seed` parameter (an integer >= -1), or None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"sim_seed must be an integer (>= 0: seed of the next /sim/reset, {NO_SEED}: keep), got {value!r}"
+    if value < NO_SEED:
+        return f"sim_seed must be >= {NO_SEED} ({NO_SEED} keeps the driver's seed), got {value}"
+    return None
+
+
+def reset_world(driver, sim_seed: int = NO_SEED) -> str:
+    """What /sim/reset does on the driver thread; returns the service's success message.
+
+    sim_seed >= 0 re-seeds the scene first. That is a simulation-only extra outside the Driver
+    contract: the driver must be simulated and keep its scene seed in a `seed` attribute that
+    reset_simulation() uses (mujoco_sim does); others are refused with a reason. On failure the
+    driver's previous seed is kept. Raises DriverError (or ValueError for a bad sim_seed).
+    """
+    from robot_control.body.driver import DriverError
+
+    problem = check_sim_seed(sim_seed)
+    if problem is not None:
+        raise ValueError(problem)
+    if sim_seed == NO_SEED:
+        driver.reset_simulation()
+    else:
+        name = getattr(driver, "name", "") or type(driver).__name__
+        if not getattr(driver, "simulated", False) or not hasattr(driver, "seed"):
+            raise DriverError(f"driver {name!r} has no seeded scene: sim_seed {sim_seed} needs a simulated driver "
+                              f"that keeps a scene seed (e.g. mujoco_sim); set sim_seed to {NO_SEED}")
+        previous = driver.seed
+        driver.seed = sim_seed
+        try:
+            driver.reset_simulation()
+        except BaseException:
+            driver.seed = previous
+            raise
+    seed = getattr(driver, "seed", None)
+    return "simulation reset to its initial state" + (f" (seed {seed})" if hasattr(driver, "seed") else "")
+
 
 def main(args: list[str] | None = None) -> int:
     prepare_process()
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from geometry_msgs.msg import PoseStamped, WrenchStamped
+    from rcl_interfaces.msg import SetParametersResult
     from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
     from rosgraph_msgs.msg import Clock
     from sensor_msgs.msg import Imu, JointState
@@ -72,6 +121,8 @@ def main(args: list[str] | None = None) -> int:
             self._param("min_real_time_factor", 0.9)
             self._param("push_duration_s", 0.2)
             self._param("push_body", "")
+            self._param("sim_seed", NO_SEED)
+            self.add_on_set_parameters_callback(self._check_parameters)
             self.driver = None
             self.loop: PeriodicLoop | None = None
             self._free_thread: threading.Thread | None = None
@@ -79,6 +130,11 @@ def main(args: list[str] | None = None) -> int:
             self._command = None
             self._command_lock = threading.Lock()
             self.rejected = 0
+            log = self.get_logger()
+            self._warn_command = R.Throttle(log.warning, 1.0)
+            self._warn_push = R.Throttle(log.warning, 1.0)
+            self._err_cycle = R.Throttle(log.error, 1.0)
+            self._err_publish = R.Throttle(log.error, 1.0)
             self.accepted = 0
             self.last_reject = ""
             # Work the executor thread hands to the driver thread (pushes, resets).
@@ -96,6 +152,14 @@ def main(args: list[str] | None = None) -> int:
 
         def p(self, name: str):
             return self.get_parameter(name).value
+
+        def _check_parameters(self, params) -> SetParametersResult:
+            for param in params:
+                if param.name == "sim_seed":
+                    problem = check_sim_seed(param.value)
+                    if problem is not None:
+                        return SetParametersResult(successful=False, reason=problem)
+            return SetParametersResult(successful=True)
 
         # -- lifecycle -------------------------------------------------------------
         def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -188,7 +252,7 @@ def main(args: list[str] | None = None) -> int:
             if command is None:
                 self.rejected += 1
                 self.last_reject = reason
-                self.get_logger().warning(f"rejected /joint_commands: {reason}", throttle_duration_sec=1.0)
+                self._warn_command(f"rejected /joint_commands: {reason}")
                 return
             with self._command_lock:
                 self._command = command
@@ -220,18 +284,18 @@ def main(args: list[str] | None = None) -> int:
         def _push_rejected(self, reason: str) -> None:
             self.pushes_rejected += 1
             self.last_push_rejection = reason
-            self.get_logger().warning(f"rejected /sim/push: {reason}", throttle_duration_sec=1.0)
+            self._warn_push(f"rejected /sim/push: {reason}")
 
         def _on_sim_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-            outcome: list[str | None] = []
+            outcome: list[tuple[bool, str]] = []
             done = threading.Event()
+            sim_seed = self.p("sim_seed")
 
             def reset() -> None:
                 try:
-                    self.driver.reset_simulation()
-                    outcome.append(None)
+                    outcome.append((True, reset_world(self.driver, sim_seed)))
                 except Exception as exc:  # noqa: BLE001 - DriverError or a plugin bug: reported
-                    outcome.append(str(exc) or type(exc).__name__)
+                    outcome.append((False, str(exc) or type(exc).__name__))
                 finally:
                     done.set()
 
@@ -239,10 +303,8 @@ def main(args: list[str] | None = None) -> int:
                 response.success, response.message = False, "the body is not active"
             elif not done.wait(2.0):
                 response.success, response.message = False, "the driver thread did not run the reset within 2 s"
-            elif outcome[0] is not None:
-                response.success, response.message = False, outcome[0]
             else:
-                response.success, response.message = True, "simulation reset to its initial state"
+                response.success, response.message = outcome[0]
             self.get_logger().info(f"/sim/reset: {response.message}")
             return response
 
@@ -277,7 +339,7 @@ def main(args: list[str] | None = None) -> int:
                     driver.write(_EMPTY)  # advance physics; targets unchanged
                 state = driver.read()
             except Exception as exc:  # noqa: BLE001
-                self.get_logger().error(f"driver cycle failed: {exc}", throttle_duration_sec=1.0)
+                self._err_cycle(f"driver cycle failed: {exc}")
                 return
             if not self.context.ok():  # shutting down: the executor thread will clean up
                 return
@@ -285,7 +347,7 @@ def main(args: list[str] | None = None) -> int:
                 self._publish_state(driver, state)
             except Exception as exc:  # noqa: BLE001 - e.g. context invalidated during shutdown
                 if self.context.ok():
-                    self.get_logger().error(f"publishing state failed: {exc}", throttle_duration_sec=1.0)
+                    self._err_publish(f"publishing state failed: {exc}")
 
         def _publish_state(self, driver, state) -> None:
             sim_t = driver.sim_time()
