@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -87,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     apply_ros_env_defaults()
+    # Headless rendering (demo video, render tools) unless the user picked a GL backend; must be
+    # set before anything imports mujoco. The stacks' processes get it from their stack env.
+    os.environ.setdefault("MUJOCO_GL", "egl")
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
