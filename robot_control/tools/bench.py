@@ -62,18 +62,11 @@ TERMINAL = ("SUCCEEDED", "FAILED", "ABORTED", "CANCELED")
 HOME_GROUPS = {"g1": ("right_arm", "right_hand"), "panda": ("arm", "hand")}
 # Skills a pick-and-place of the default instruction plans with.
 CHAIN = ("reach", "grasp", "lift", "transport", "place", "release")
-PANDA_INSTRUCTION = "put the red cube and the green cube in the bin"  # the Panda scene has no can
-
-
 def default_instruction(robot: str) -> str:
-    """The demo's instruction (`robot-control demo`); the Panda scene's objects for the Panda."""
-    if robot == "panda":
-        return PANDA_INSTRUCTION
-    from robot_control.demo import add_arguments
+    """The demo's default instruction for `robot` (robot_control.demo.DEFAULT_INSTRUCTIONS)."""
+    from robot_control.demo import DEFAULT_INSTRUCTIONS
 
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    return parser.get_default("instruction")
+    return DEFAULT_INSTRUCTIONS[robot]
 
 
 # ==============================================================================================
@@ -1081,7 +1074,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="soak: send the instruction every N s (home + /sim/reset between tasks; 0: no tasks)")
     p.add_argument("--robot", default="g1", choices=("g1", "panda"), help="robot of e2e and soak")
     p.add_argument("--instruction", default="",
-                   help="e2e/soak instruction (default: the demo's; the Panda: its scene's cubes)")
+                   help="e2e/soak instruction (default: the demo's default for the robot)")
     p.add_argument("--skill-folder", default="", help="edge skill folder for e2e/soak (default config/skills)")
     p.add_argument("--task-timeout", type=float, default=None, help="e2e task time limit, s (900; --quick 120)")
     p.add_argument("--startup-timeout", type=float, default=360.0, help="full-stack start-up limit, s")

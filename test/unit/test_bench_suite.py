@@ -207,3 +207,15 @@ def test_run_suite_runs_parts_as_processes_and_reports_failures(monkeypatch, tmp
     assert (tmp_path / "bench.logs" / "bad.log").is_file()
     shown = json.loads(capsys.readouterr().out)
     assert shown["file"] == str(out) and shown["failed"] == ["bad", "hang", "partial"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("robot", ["g1", "panda"])
+def test_default_instruction_is_the_demos_and_feeds_the_e2e_command(robot: str) -> None:
+    from robot_control.demo import DEFAULT_INSTRUCTIONS
+
+    assert bench.default_instruction(robot) == DEFAULT_INSTRUCTIONS[robot]
+    parts, _ = bench.plan_parts(_args(only="e2e", robot=robot))
+    argv = parts[0].argv
+    assert all(isinstance(a, str) for a in argv), argv
+    assert argv[argv.index("--instruction") + 1] == DEFAULT_INSTRUCTIONS[robot]
