@@ -64,13 +64,14 @@ class RosSession:
     def __init__(self, domain_id: int, node_name: str = "test_harness") -> None:
         apply_ros_env_defaults()
         import rclpy
-        from rclpy.executors import SingleThreadedExecutor
+
+        from robot_control.common.ros import make_executor
 
         self.domain_id = domain_id
         self.context = rclpy.Context()
         rclpy.init(context=self.context, domain_id=domain_id)
         self.node = rclpy.create_node(node_name, context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor = make_executor(self.context)
         self.executor.add_node(self.node)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._spin, daemon=True, name="test-spin")
