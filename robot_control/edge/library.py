@@ -3,6 +3,13 @@
 A skill that fails to load is reported in `rejected` (file -> reason) and the others keep
 serving. Skills are looked up by (name, embodiment): one manifest may serve several robots
 with one model (e.g. reach on g1 and panda), or a robot may have its own model for a skill.
+
+Who serves (skill, robot) when several manifests could: a manifest made for that robot alone
+(`embodiments: [g1]`, e.g. what `robot-control train reach --robot g1` writes) takes precedence
+over a shared one (`embodiments: [g1, panda]`), which keeps serving its other robots; the
+hand-over is listed in `superseded`. Two loadable manifests of the same kind for the same pair
+are a conflict: the later file (by name) is rejected. A robot-specific manifest that fails to
+load supersedes nothing, so the shared model keeps serving.
 """
 
 from __future__ import annotations
@@ -28,30 +35,60 @@ class SkillLibrary:
     folder: Path
     policies: dict[tuple[str, str], SkillPolicy] = field(default_factory=dict)
     rejected: dict[str, str] = field(default_factory=dict)
+    #: (skill, robot) -> (shared manifest file, the robot-specific file that serves instead)
+    superseded: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, folder: str | Path | None = None, embodiment: str | None = None) -> SkillLibrary:
         lib = cls(Path(folder) if folder is not None else default_skill_dir())
         if not lib.folder.is_dir():
             raise FileNotFoundError(f"skill folder {lib.folder} does not exist")
+        loaded: list[tuple[Path, SkillPolicy]] = []
         for path in sorted(lib.folder.glob("*.yaml")):
             try:
                 manifest = load_manifest(path)
                 if embodiment is not None and embodiment not in manifest.embodiments:
                     continue
-                clash = [e for e in manifest.embodiments if (manifest.name, e) in lib.policies]
-                if clash:
-                    raise SkillLoadError(f"{path}: skill {manifest.name!r} is already provided for "
-                                         f"{', '.join(clash)} by another manifest")
-                policy = load_policy(manifest)
+                loaded.append((path, load_policy(manifest)))
             except (ConfigError, SkillLoadError) as exc:
-                lib.rejected[path.name] = str(exc)
-                log.error("skill rejected: %s", exc)
+                lib._reject(path, str(exc))
+        # Robot-specific manifests first, so that they win over shared ones.
+        specific = [(p, pol) for p, pol in loaded if len(pol.manifest.embodiments) == 1]
+        shared = [(p, pol) for p, pol in loaded if len(pol.manifest.embodiments) > 1]
+        provider: dict[tuple[str, str], Path] = {}
+        by_shared: set[tuple[str, str]] = set()  # pairs a shared manifest already serves
+        for path, policy in specific:
+            m = policy.manifest
+            key = (m.name, m.embodiments[0])
+            if key in provider:
+                lib._reject(path, f"{path}: skill {m.name!r} is already provided for {key[1]} by "
+                                  f"{provider[key].name} (another manifest for that robot alone)")
                 continue
-            for robot in manifest.embodiments:
-                if embodiment is None or robot == embodiment:
-                    lib.policies[(manifest.name, robot)] = policy
+            provider[key] = path
+            lib.policies[key] = policy
+        for path, policy in shared:
+            m = policy.manifest
+            robots = [r for r in m.embodiments if embodiment is None or r == embodiment]
+            clash = [r for r in robots if (m.name, r) in by_shared]
+            if clash:
+                lib._reject(path, f"{path}: skill {m.name!r} is already provided for {', '.join(clash)} by "
+                                  f"{provider[(m.name, clash[0])].name} (another shared manifest)")
+                continue
+            for robot in robots:
+                key = (m.name, robot)
+                if key in provider:
+                    lib.superseded[key] = (path.name, provider[key].name)
+                    log.info("skill %s for %s: %s (robot-specific) serves instead of %s",
+                             m.name, robot, provider[key].name, path.name)
+                    continue
+                provider[key] = path
+                by_shared.add(key)
+                lib.policies[key] = policy
         return lib
+
+    def _reject(self, path: Path, reason: str) -> None:
+        self.rejected[path.name] = reason
+        log.error("skill rejected: %s", reason)
 
     def get(self, name: str, embodiment: str) -> SkillPolicy | None:
         return self.policies.get((name, embodiment))

@@ -34,12 +34,18 @@ def manifest_dict(name: str = "reach", obs: int = 6, act: int = 4) -> dict[str, 
     }
 
 
-def make_skill(folder: Path, name: str = "reach", seed: int = 0) -> tuple[Path, list[tuple[np.ndarray, np.ndarray]]]:
+def make_skill(folder: Path, name: str = "reach", seed: int = 0, *, stem: str | None = None,
+               embodiments: list[str] | None = None) -> tuple[Path, list[tuple[np.ndarray, np.ndarray]]]:
+    """A verified skill: `<stem>.yaml` (default: the skill's name) + `models/<stem>.onnx`."""
     rng = np.random.default_rng(seed)
     data = manifest_dict(name)
+    stem = stem or name
+    data["model"]["file"] = f"models/{stem}.onnx"
+    if embodiments is not None:
+        data["embodiments"] = list(embodiments)
     layers = [(rng.normal(0, 0.5, (6, 16)).astype(np.float32), rng.normal(0, 0.1, 16).astype(np.float32)),
               (rng.normal(0, 0.01, (16, 4)).astype(np.float32), np.full(4, 0.5, np.float32))]
-    path = folder / f"{name}.yaml"
+    path = folder / f"{stem}.yaml"
     draft = manifest_from_dict(data, "draft", source=path)
     data["model"]["sha256"] = export_mlp(draft.model_path(), layers, draft)
     write_manifest(data, path)

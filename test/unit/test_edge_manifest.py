@@ -109,3 +109,31 @@ def test_library_keeps_serving_good_skills(tmp_path: Path) -> None:
     assert "checksum mismatch" in lib.rejected["lift.yaml"]
     assert "already provided" in lib.rejected["reach_copy.yaml"]
     assert [m.name for m in lib.manifests("g1")] == ["reach"]
+
+
+def test_robot_specific_manifest_takes_precedence_over_a_shared_one(tmp_path: Path) -> None:
+    make_skill(tmp_path, "reach")  # shared: g1 and panda
+    make_skill(tmp_path, "reach", seed=1, stem="reach_g1", embodiments=["g1"])
+    lib = SkillLibrary.load(tmp_path)
+    assert lib.rejected == {}
+    assert lib.get("reach", "g1").manifest.source.name == "reach_g1.yaml"
+    assert lib.get("reach", "panda").manifest.source.name == "reach.yaml"  # the shared one keeps the Panda
+    assert lib.superseded == {("reach", "g1"): ("reach.yaml", "reach_g1.yaml")}
+    only_g1 = SkillLibrary.load(tmp_path, embodiment="g1")
+    assert only_g1.get("reach", "g1").manifest.source.name == "reach_g1.yaml" and only_g1.rejected == {}
+
+    # Two manifests for the G1 alone conflict: the later file is refused, the first serves.
+    make_skill(tmp_path, "reach", seed=2, stem="reach_g1_v2", embodiments=["g1"])
+    lib = SkillLibrary.load(tmp_path)
+    assert "already provided for g1 by reach_g1.yaml" in lib.rejected["reach_g1_v2.yaml"]
+    assert lib.get("reach", "g1").manifest.source.name == "reach_g1.yaml"
+
+
+def test_broken_robot_specific_manifest_leaves_the_shared_one_serving(tmp_path: Path) -> None:
+    make_skill(tmp_path, "reach")
+    make_skill(tmp_path, "reach", seed=1, stem="reach_g1", embodiments=["g1"])
+    (tmp_path / "models" / "reach_g1.onnx").write_bytes(b"not onnx")
+    lib = SkillLibrary.load(tmp_path)
+    assert "checksum mismatch" in lib.rejected["reach_g1.yaml"]
+    assert lib.get("reach", "g1").manifest.source.name == "reach.yaml"
+    assert lib.superseded == {}

@@ -52,7 +52,8 @@ def _skills(text: str) -> tuple[str, ...]:
 
 
 def _warn_duplicates(out: Path, skill: str, robots: tuple[str, ...], stem: str) -> None:
-    """Another manifest serving the same (skill, robot) would be rejected by the library as a duplicate."""
+    """Say beforehand what the library will do with another manifest serving the same (skill, robot):
+    a model for one robot takes precedence over a shared one; two of the same kind conflict."""
     from robot_control.edge.manifest import load_manifest
 
     for path in sorted(out.glob("*.yaml")) if out.is_dir() else []:
@@ -63,9 +64,19 @@ def _warn_duplicates(out: Path, skill: str, robots: tuple[str, ...], stem: str) 
         except Exception:  # noqa: BLE001 - unreadable manifests are the library's business
             continue
         clash = set(other.embodiments) & set(robots)
-        if other.name == skill and clash:
-            print(f"robot-control train: warning: {path.name} already provides {skill} for "
-                  f"{', '.join(sorted(clash))}; the skill library will reject one of them", file=sys.stderr)
+        if other.name != skill or not clash:
+            continue
+        robots_text = ", ".join(sorted(clash))
+        if len(robots) == 1 and len(other.embodiments) > 1:
+            print(f"robot-control train: note: {path.name} is a shared {skill} model; the new {stem}.yaml "
+                  f"takes precedence for {robots_text}, {path.name} keeps serving "
+                  f"{', '.join(sorted(set(other.embodiments) - clash)) or 'no other robot'}", file=sys.stderr)
+        elif len(robots) > 1 and len(other.embodiments) == 1:
+            print(f"robot-control train: note: {path.name} ({robots_text} only) takes precedence over the new "
+                  f"shared {stem}.yaml for {robots_text}", file=sys.stderr)
+        else:
+            print(f"robot-control train: warning: {path.name} already provides {skill} for {robots_text}; "
+                  f"the skill library will reject one of them", file=sys.stderr)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -92,6 +103,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"robot-control train: the library rejects {report.manifest_path.name}: "
                   f"{lib.rejected[report.manifest_path.name]}", file=sys.stderr)
             status = 1
+        for (name, robot), (shared, specific) in sorted(lib.superseded.items()):
+            if name == skill:
+                print(f"robot-control train: {name} on {robot} is served by {specific} (not the shared {shared})")
     return status
 
 
