@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -57,7 +58,7 @@ def summary(outcomes: list[PlanOutcome]) -> dict:
             "mean_ms": round(statistics.fmean(lat), 1),
             "split_p50_ms": {k: round(pct(split[k], 0.5), 2) for k in keep if k in split},
             "modes": sorted({o.mode for o in outcomes}),
-            "outcomes": sorted({planner_pb2.PlanResponse.Outcome.Name(o.response.outcome) for o in outcomes})}
+            "outcomes": dict(Counter(planner_pb2.PlanResponse.Outcome.Name(o.response.outcome) for o in outcomes))}
 
 
 def free_port() -> int:

@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 SUPPORTED_INTENTS: dict[str, list[str]] = {
     "move": [
         "put the object in the container", "place the item on the shelf", "move the thing to the table",
-        "drop the object into the box", "bring the item to the table", "set the object down on the table",
+        "drop the object into the box", "drop the item on the shelf", "bring the item to the table",
+        "set the object down on the table",
         "throw the item away", "discard the object", "throw the object in the trash",
         "return the object to its place",
     ],
