@@ -479,7 +479,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
 
     window_s = float(args.duration)
     capacity = int((window_s + 5) * 1000 * 1.5)
-    session = RosSession(args.domain_id, node_name="cerebellum_bench")
+    session = RosSession(args.domain_id, node_name="cerebellum_bench", executor="events")  # lighter observer
     rec = Recorder(session.node, capacity, args.joint, leg_joints)
     center = float(stand.get(args.joint, 0.0))
     track_s = min(args.track_duration, window_s)

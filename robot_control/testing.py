@@ -61,7 +61,9 @@ def wait_for_publishers(subscription, count: int = 1, timeout_s: float = 10.0) -
 class RosSession:
     """An rclpy context on its own domain with one node spun on a background thread."""
 
-    def __init__(self, domain_id: int, node_name: str = "test_harness") -> None:
+    def __init__(self, domain_id: int, node_name: str = "test_harness", executor: str = "single_threaded") -> None:
+        """`executor`: "single_threaded" (the default: the test harness's view of a stack must
+        not depend on the executor under test) or "events" (a lighter observer for benchmarks)."""
         apply_ros_env_defaults()
         import rclpy
 
@@ -71,7 +73,7 @@ class RosSession:
         self.context = rclpy.Context()
         rclpy.init(context=self.context, domain_id=domain_id)
         self.node = rclpy.create_node(node_name, context=self.context)
-        self.executor = make_executor(self.context)
+        self.executor = make_executor(self.context, executor)
         self.executor.add_node(self.node)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._spin, daemon=True, name="test-spin")

@@ -114,20 +114,22 @@ EXECUTORS = ("events", "single_threaded")
 
 
 def executor_kind(value: str | None = None) -> str:
-    """The executor kind the nodes use: `value`, else $ROBOT_CONTROL_EXECUTOR, else "events"."""
-    kind = (value if value is not None else os.environ.get(EXECUTOR_ENV, "")).strip() or "events"
+    """The executor kind the nodes use: `value`, else $ROBOT_CONTROL_EXECUTOR, else "single_threaded"."""
+    kind = (value if value is not None else os.environ.get(EXECUTOR_ENV, "")).strip() or "single_threaded"
     if kind not in EXECUTORS:
         raise ValueError(f"{EXECUTOR_ENV}={kind!r}: expected one of {', '.join(EXECUTORS)}")
     return kind
 
 
 def make_executor(context, kind: str | None = None):
-    """An executor for a node process: rclpy's EventsExecutor by default, SingleThreadedExecutor on
-    request. The events executor dispatches each message without rebuilding a wait set of every
-    entity (and its QoS event handlers) in Python: on the G1 body + cerebellum pair at 1 kHz
-    (2 cores) it took the body from ~400 to ~950 cycles/s and the cerebellum's missed periods
-    from ~22 % to ~2 %. It must only ever be spun with finite timeouts (spin() below does):
-    its untimed spin ignores signals in this build."""
+    """An executor for a node process: SingleThreadedExecutor by default, rclpy's EventsExecutor
+    with ROBOT_CONTROL_EXECUTOR=events. The events executor dispatches each message without
+    rebuilding a wait set of every entity (and its QoS event handlers) in Python: on the G1 body +
+    cerebellum pair at 1 kHz (2 cores) it took the body from ~400 to ~890 cycles/s and the
+    cerebellum's missed periods from ~22 % to ~2 %. It is opt-in until it has a clean record in
+    the G1 full-stack tests (one run lost /base_pose in an observer, one had a G1 lift time out
+    and a fall). Spin it only with finite timeouts (spin() below does): its untimed spin ignores
+    signals in this build."""
     if executor_kind(kind) == "events":
         from rclpy.experimental import EventsExecutor
 
