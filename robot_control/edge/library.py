@@ -53,37 +53,27 @@ class SkillLibrary:
             except (ConfigError, SkillLoadError) as exc:
                 lib._reject(path, str(exc))
         # Robot-specific manifests first, so that they win over shared ones.
-        specific = [(p, pol) for p, pol in loaded if len(pol.manifest.embodiments) == 1]
-        shared = [(p, pol) for p, pol in loaded if len(pol.manifest.embodiments) > 1]
-        provider: dict[tuple[str, str], Path] = {}
-        by_shared: set[tuple[str, str]] = set()  # pairs a shared manifest already serves
-        for path, policy in specific:
-            m = policy.manifest
-            key = (m.name, m.embodiments[0])
-            if key in provider:
-                lib._reject(path, f"{path}: skill {m.name!r} is already provided for {key[1]} by "
-                                  f"{provider[key].name} (another manifest for that robot alone)")
-                continue
-            provider[key] = path
-            lib.policies[key] = policy
-        for path, policy in shared:
+        loaded.sort(key=lambda item: len(item[1].manifest.embodiments) > 1)
+        for path, policy in loaded:
             m = policy.manifest
             robots = [r for r in m.embodiments if embodiment is None or r == embodiment]
-            clash = [r for r in robots if (m.name, r) in by_shared]
-            if clash:
-                lib._reject(path, f"{path}: skill {m.name!r} is already provided for {', '.join(clash)} by "
-                                  f"{provider[(m.name, clash[0])].name} (another shared manifest)")
+            served = {r: lib.policies[(m.name, r)] for r in robots if (m.name, r) in lib.policies}
+            # A conflict is a provider of the same kind: any for a robot-specific manifest, a shared
+            # one for a shared manifest (a robot-specific provider just takes precedence).
+            same_kind = [r for r, other in served.items()
+                         if (len(other.manifest.embodiments) > 1) == (len(m.embodiments) > 1)]
+            if same_kind:
+                kind = "shared manifest" if len(m.embodiments) > 1 else "manifest for that robot alone"
+                lib._reject(path, f"{path}: skill {m.name!r} is already provided for {', '.join(same_kind)} by "
+                                  f"{_file(served[same_kind[0]])} (another {kind})")
                 continue
             for robot in robots:
-                key = (m.name, robot)
-                if key in provider:
-                    lib.superseded[key] = (path.name, provider[key].name)
+                if robot in served:
+                    lib.superseded[(m.name, robot)] = (path.name, _file(served[robot]))
                     log.info("skill %s for %s: %s (robot-specific) serves instead of %s",
-                             m.name, robot, provider[key].name, path.name)
-                    continue
-                provider[key] = path
-                by_shared.add(key)
-                lib.policies[key] = policy
+                             m.name, robot, _file(served[robot]), path.name)
+                else:
+                    lib.policies[(m.name, robot)] = policy
         return lib
 
     def _reject(self, path: Path, reason: str) -> None:
@@ -102,3 +92,8 @@ class SkillLibrary:
 
     def names(self, embodiment: str) -> list[str]:
         return sorted(n for n, e in self.policies if e == embodiment)
+
+
+def _file(policy: SkillPolicy) -> str:
+    source = policy.manifest.source
+    return source.name if source is not None else policy.manifest.name

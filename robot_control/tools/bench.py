@@ -62,6 +62,8 @@ TERMINAL = ("SUCCEEDED", "FAILED", "ABORTED", "CANCELED")
 HOME_GROUPS = {"g1": ("right_arm", "right_hand"), "panda": ("arm", "hand")}
 # Skills a pick-and-place of the default instruction plans with.
 CHAIN = ("reach", "grasp", "lift", "transport", "place", "release")
+
+
 def default_instruction(robot: str) -> str:
     """The demo's default instruction for `robot` (robot_control.demo.DEFAULT_INSTRUCTIONS)."""
     from robot_control.demo import DEFAULT_INSTRUCTIONS
