@@ -8,8 +8,8 @@ path), then SIGTERM, then SIGKILL, each after `shutdown_timeout_s`.
 
 from __future__ import annotations
 
-import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,12 +49,26 @@ def node_command(spec: NodeSpec) -> list[str]:
     return [sys.executable, "-u", "-c", bootstrap, *spec.args, *spec.ros_args()]
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
+# The child must die with the supervisor even if the supervisor is SIGKILLed: PR_SET_PDEATHSIG.
+# It is set by a tiny exec shim (python -S, no site: no .pth re-exec, ~10 ms) rather than a
+# Popen preexec_fn: preexec_fn runs Python between fork and exec, which deadlocks when another
+# thread of the parent held a lock at fork time (a gRPC server or a test's rclpy executor; seen
+# in CI as a Popen that never returned). The shim re-checks the parent (it may have died
+# before prctl) and then execs the node, so the node's pid is the one the supervisor sees.
+_EXEC_WITH_PARENT = (
+    "import ctypes, os, signal, sys\n"
+    f"ctypes.CDLL(None, use_errno=True).prctl({_PR_SET_PDEATHSIG}, signal.SIGKILL)\n"
+    "os.getppid() == int(sys.argv[1]) or os._exit(70)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def die_with_parent(cmd: list[str]) -> list[str]:
+    """`cmd` wrapped so that it runs with PR_SET_PDEATHSIG=SIGKILL towards this process."""
+    executable = shutil.which(cmd[0])
+    if executable is None:
+        raise FileNotFoundError(f"cannot start {cmd[0]!r}: not found on PATH")
+    return [sys.executable, "-S", "-c", _EXEC_WITH_PARENT, str(os.getpid()), executable, *cmd[1:]]
 
 
 @dataclass
@@ -110,9 +124,8 @@ class Supervisor:
     def _spawn(self, child: Child) -> None:
         cmd = node_command(child.spec)
         child.process = subprocess.Popen(
-            cmd, env=self._env(child.spec), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            die_with_parent(cmd), env=self._env(child.spec), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         )
         child.restart_at = None
         reader = threading.Thread(target=self._pump, args=(child, child.process.stdout),

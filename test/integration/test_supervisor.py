@@ -161,3 +161,40 @@ def test_ignore_exit_keeps_stack_running(tmp_path):
             time.sleep(0.05)
         assert "steady" in sup.pids()
         sup.shutdown()
+
+
+def test_nodes_die_when_the_supervisor_is_sigkilled(tmp_path):
+    """SIGKILL skips every shutdown path: PR_SET_PDEATHSIG (set by the exec shim) must still
+    take the nodes down, and the pid the supervisor reports is the node itself, not the shim."""
+    stack = tmp_path / "sleeper.yaml"
+    stack.write_text(textwrap.dedent("""
+        stack: s
+        nodes:
+          - name: sleeper
+            command: ["{python}", "-c", "import os, time; print('pid', os.getpid(), flush=True); time.sleep(600)"]
+    """))
+    script = ("import sys, time\n"
+              "from robot_control.supervisor.process import Supervisor\n"
+              "from robot_control.supervisor.stack import load_stack\n"
+              f"sup = Supervisor(load_stack({str(stack)!r}), out=sys.stdout, colour=False)\n"
+              "sup.start()\n"
+              "time.sleep(1.0)\n"
+              "print('pids', sup.pids()['sleeper'], flush=True)\n"
+              "time.sleep(600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        lines: list[str] = []
+        while not any(line.startswith("pids ") for line in lines):
+            line = proc.stdout.readline()
+            assert line, "supervisor exited early"
+            lines.append(line)
+        reported = int(next(line for line in lines if line.startswith("pids ")).split()[1])
+        own = int(next(line for line in lines if "pid " in line and "[sleeper]" in line).split("pid ")[1])
+        assert reported == own, "the shim must exec the node, not wrap it"
+        assert _alive(own)
+        proc.kill()
+        proc.wait(timeout=10)
+        wait_for(lambda: not _alive(own), 5.0, what="node to die with its supervisor")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
