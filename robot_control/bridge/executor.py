@@ -17,8 +17,11 @@ to a terminal `TaskState`, reporting every change through `on_status`:
 3. **Execute** each `SkillCall` with `SkillService.Execute` (deadline: the skill's timeout +
    margin), streaming SkillProgress into the status (step, phase, sub-phase, progress).
    Succeeded steps update `HoldingTracker` from the contracts' `grasped` / `holding` effects
-   (the planner's meaning of "holding"; the edge's own `world` report counts a closed hand
-   as holding, even on an object still resting on the table, so it is not used for this).
+   (the planner's meaning of "holding"). Observations overrule the belief: after a step that
+   did not succeed, the edge's estimate in its final message (object lifted, near the ee, hand
+   closed) says what the arm still holds (an object dropped in transport is held no more), and
+   an object seen resting in the bin or on the table is held by no one (the scene was reset,
+   or someone took it) before any planning.
    Before a replan, objects grasped but not lifted - a state a WorldState cannot express -
    are let go with the contracts' un-grasp skill (release).
 4. **Replan** when a skill ends FAILED or TIMED_OUT, or when the plan ran out but the goals
@@ -53,7 +56,7 @@ from robot_control.brain.domain import RequestError
 from robot_control.bridge.edge_client import Phase, SkillClient, StepResult
 from robot_control.bridge.planner_client import CloudUnavailable, PlannerClientError, PlanOutcome
 from robot_control.bridge.tasks import TaskSpec, TaskState, TaskStatus, format_atom, format_atoms
-from robot_control.bridge.world import GRASPED, HAND_EMPTY, HoldingTracker, WorldModel
+from robot_control.bridge.world import GRASPED, HAND_EMPTY, HOLDING, HoldingTracker, WorldModel
 from robot_control.v1 import common_pb2, planner_pb2, skill_pb2
 
 log = logging.getLogger(__name__)
@@ -335,6 +338,14 @@ class TaskExecutor:
             self.holding.apply(contract, call)
         elif result.code is not None and result.code != grpc.StatusCode.CANCELLED:
             m.edge_error = m.edge_last_error = result.message
+        if not result.ok and result.final is not None and result.final.HasField("world"):
+            # The step stopped partway (dropped, stopped, timed out): the edge saw what the hand holds.
+            puts_down = contract is not None and any(c.predicate == HOLDING for c in contract.delete_effects)
+            changed = self.holding.reconcile(call.arm_group, result.final.world.holding.get(call.arm_group, ""),
+                                             puts_down=puts_down)
+            if changed:
+                log.info("task %s: after %s %s the edge reports %s", self._task_id(), _call_text(call),
+                         result.phase_name, changed)
         self._emit(skill_phase=result.phase_name, message=f"{label} {_call_text(call)}: {result.phase_name}"
                                                           + (f": {result.message}" if result.message else ""))
         return result
@@ -385,7 +396,20 @@ class TaskExecutor:
             if time.monotonic() >= end:
                 raise _Finished(TaskState.ABORTED, f"no fresh world state: nothing new on /objects within "
                                                    f"{wait_s:g} s")
-        return self.world.snapshot(self.holding.snapshot(), self._arms)
+        return self.world.snapshot(self._held(), self._arms)
+
+    def _task_id(self) -> str:
+        with self._lock:
+            return self._status.task_id if self._status is not None else "-"
+
+    def _held(self) -> dict[str, str]:
+        """Arm -> object lifted in it, without beliefs the observations contradict (an object
+        seen resting in the bin or on the table: the scene was reset, or it was taken away)."""
+        for arm, obj in sorted(self.holding.snapshot().items()):
+            why = self.world.resting(obj)
+            if why and self.holding.forget(arm, obj):
+                log.warning("task %s: %s no longer holds %s: %s", self._task_id(), arm, obj, why)
+        return self.holding.snapshot()
 
     def _unmet_goals(self, goals: list[planner_pb2.Goal]) -> str:
         """Goals `at(object, location)` contradicted by the observed world ('' if none)."""

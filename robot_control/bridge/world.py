@@ -16,7 +16,9 @@ into a `robot_control.v1.WorldState`:
 * Arm groups come from the robot description (groups named ``arm`` or ``*_arm``) unless
   configured. What each arm holds is not observable from poses: `HoldingTracker` follows it
   from the skill contracts' ``holding`` effects of succeeded steps (or from the edge's own
-  report), and held objects get the arm as their location.
+  report), and held objects get the arm as their location. Observations overrule that belief:
+  after a step that did not succeed the edge's estimate of the hand is adopted, and an object
+  seen resting (in a container, or on the table surface) is held by no one.
 * Kind and colour are read from names like ``red_cube`` (colour word first), for the
   brain's language matching.
 """
@@ -162,6 +164,26 @@ class WorldModel:
             return self.config.support_location
         return self.config.off_location
 
+    def resting(self, name: str, lift_m: float = 0.02) -> str:
+        """Why object `name` is observed at rest where no hand can be lifting it, or "" (not
+        seen, or possibly in a hand): inside a container, or its bottom within `lift_m` of the
+        support surface (taken as the lowest container floor: the bin stands on the table)."""
+        with self._lock:
+            seen = dict(self._seen)
+        obs = seen.get(name)
+        containers = {n: o for n, o in seen.items() if n in self.config.locations}
+        if obs is None or name in containers:
+            return ""
+        where = self.location_of(obs, containers)
+        if where in containers:
+            return f"{name} is in the {where}"
+        if where == self.config.support_location and containers:
+            top = min(c.position[2] for c in containers.values())
+            bottom = obs.position[2] - obs.size[2] / 2.0
+            if bottom <= top + lift_m:
+                return f"{name} rests on the {where} (bottom {bottom:.3f} m, surface {top:.3f} m)"
+        return ""
+
     def observed_locations(self) -> dict[str, str]:
         """Object name -> location as observed now (held objects not considered)."""
         with self._lock:
@@ -225,6 +247,35 @@ class HoldingTracker:
     def grasped_only(self) -> dict[str, str]:
         with self._lock:
             return {a: o for a, o in self._grasped.items() if self._holding.get(a) != o}
+
+    def reconcile(self, arm: str, observed: str, puts_down: bool = False) -> str:
+        """Adopt an observation of what `arm` holds lifted ("" = nothing), e.g. the edge's
+        estimate after a step that did not succeed. An object no longer held was lost from the
+        hand (dropped in transport) unless the step `puts_down` (a place stopped with the object
+        on the surface, still in the hand): then it stays grasped and the executor opens the
+        hand before it replans. Returns what changed ("" if the belief already matched)."""
+        with self._lock:
+            believed = self._holding.get(arm, "")
+            if believed == observed:
+                return ""
+            if observed:
+                self._holding[arm] = self._grasped[arm] = observed
+            else:
+                del self._holding[arm]
+                if not puts_down and self._grasped.get(arm) == believed:
+                    del self._grasped[arm]
+        return f"{arm} holds {observed or 'nothing'} (believed {believed}" + \
+            (", still grasped)" if puts_down and not observed else ")")
+
+    def forget(self, arm: str, obj: str) -> bool:
+        """Drop every belief that `arm` holds or grasps `obj`; False if there was none."""
+        with self._lock:
+            found = False
+            for table in (self._holding, self._grasped):
+                if table.get(arm) == obj:
+                    del table[arm]
+                    found = True
+            return found
 
     def apply(self, contract: skill_pb2.SkillContract | None, call: planner_pb2.SkillCall) -> None:
         """Apply the `grasped` / `holding` add and delete effects of a succeeded call of `contract`."""

@@ -19,6 +19,7 @@ from robot_control.bridge.planner_client import ClientConfig, LocalOnlyPlanner, 
 from robot_control.bridge.tasks import TaskSpec, TaskState, TaskStatus
 from robot_control.bridge.world import HoldingTracker, WorldConfig, WorldModel
 from robot_control.testing import wait_for
+from robot_control.v1 import planner_pb2
 
 pytestmark = pytest.mark.unit
 TOKEN = "unit-token-" + "z" * 24
@@ -216,6 +217,41 @@ def test_goal_not_observed_after_plan_replans(rig: Rig) -> None:
     assert final.state is TaskState.SUCCEEDED, final.message
     assert final.replans == 1 and len(rig.edge.calls) == 12
     assert any("goals not observed: at(red_cube,bin) (red_cube is at table)" in s.message for s in rig.statuses)
+
+
+def test_object_dropped_in_transport_is_picked_up_again(rig: Rig) -> None:
+    """The edge's final world says the hand lost the cube: the replan starts from the table
+    instead of transporting an object the arm no longer holds."""
+    gate = rig.edge.gate_when(step_is("transport", "red_cube"))
+    thread, result = rig.run_in_thread(TaskSpec("t18", goals=TWO_GOALS[:1]))
+    assert gate.reached.wait(10.0)
+    with rig.world.lock:  # the cube slips out of the hand onto the table
+        rig.world.lifted.discard("red_cube")
+        rig.world.grasped.pop("right_arm", None)
+        rig.world.pos["red_cube"] = (0.30, -0.25, 0.745)
+    gate.release.set()
+    thread.join(20.0)
+    final = result[0]
+    assert final.state is TaskState.SUCCEEDED, final.message
+    assert final.replans == 1
+    after = rig.edge.executed()[rig.edge.executed().index("transport(right_arm,red_cube,bin)") + 1:]
+    assert [c.split("(")[0] for c in after] == ["reach", "grasp", "lift", "transport", "place", "release"], after
+    assert rig.world.location("red_cube") == "bin" and rig.executor.holding.snapshot() == {}
+
+
+def test_stale_holding_belief_is_dropped_before_planning(rig: Rig) -> None:
+    """A belief left by an earlier task (the scene was reset since): the cube rests on the
+    table, so the plan picks it up rather than transporting it from an empty hand."""
+    contracts = {c.name: c for c in rig.edge.contracts}
+    for skill in ("grasp", "lift"):
+        call = planner_pb2.SkillCall(skill=skill, arm_group="right_arm")
+        for k, v in (("arm", "right_arm"), ("object", "red_cube"), ("from", "table")):
+            call.arguments.add(name=k, symbol=v)
+        rig.executor.holding.apply(contracts[skill], call)
+    assert rig.executor.holding.snapshot() == {"right_arm": "red_cube"}
+    final = rig.executor.run(TaskSpec("t19", goals=TWO_GOALS[:1]))
+    assert final.state is TaskState.SUCCEEDED, final.message
+    assert final.replans == 0 and rig.edge.executed()[0].startswith("reach(")
 
 
 def test_broken_edge_calls_abort(rig: Rig) -> None:

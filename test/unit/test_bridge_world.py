@@ -107,6 +107,38 @@ def test_holding_tracker_follows_contract_effects() -> None:
     assert t.snapshot() == {} and t.grasped_only() == {}
 
 
+def test_holding_tracker_adopts_what_the_edge_saw() -> None:
+    contracts = {c.name: c for c in fixtures.standard_contracts()}
+    t = HoldingTracker()
+    for skill in ("grasp", "lift"):
+        t.apply(contracts[skill], _call(skill, arm="right_arm", object="red_cube", **{"from": "table"}))
+    assert t.reconcile("right_arm", "red_cube") == ""  # the belief matched
+    # Dropped during transport: neither held nor grasped any more.
+    assert "right_arm holds nothing" in t.reconcile("right_arm", "")
+    assert t.snapshot() == {} and t.grasped_only() == {}
+    # A place stopped with the cube on the surface: not lifted, still in the hand.
+    for skill in ("grasp", "lift"):
+        t.apply(contracts[skill], _call(skill, arm="right_arm", object="red_cube", **{"from": "table"}))
+    assert "still grasped" in t.reconcile("right_arm", "", puts_down=True)
+    assert t.snapshot() == {} and t.grasped_only() == {"right_arm": "red_cube"}
+    # The edge sees a lifted object the belief missed (a lift reported failed that did lift).
+    t.reconcile("left_arm", "green_can")
+    assert t.snapshot() == {"left_arm": "green_can"} and t.grasped_only() == {"right_arm": "red_cube"}
+    assert t.forget("right_arm", "red_cube") and not t.forget("right_arm", "red_cube")
+    assert t.grasped_only() == {}
+
+
+def test_resting_objects_are_in_no_hand() -> None:
+    m = model()
+    m.update([BIN,
+              ObjectObservation("red_cube", (0.34, -0.20, 0.745), size=(0.05, 0.05, 0.05)),  # on the table
+              ObjectObservation("green_can", (0.42, 0.04, 0.785), size=(0.052, 0.052, 0.12)),  # in the bin
+              ObjectObservation("blue_box", (0.30, 0.10, 0.85), size=(0.04, 0.06, 0.10))])  # lifted
+    assert "rests on the table" in m.resting("red_cube")
+    assert m.resting("green_can") == "green_can is in the bin"
+    assert m.resting("blue_box") == "" and m.resting("ghost") == "" and m.resting("bin") == ""
+
+
 def test_ungrasp_skill_found_from_contracts() -> None:
     call, contract = ungrasp_call(fixtures.standard_contracts(), "left_arm", "green_can")
     assert contract.name == "release" and call.arm_group == "left_arm"
