@@ -43,6 +43,7 @@ def node_kwargs(spec: NodeSpec, stack: StackSpec) -> dict[str, Any]:
         "emulate_tty": True,
         "respawn": spec.restart != "never",
         "respawn_delay": spec.restart_delay_s,
+        **({"prefix": f"nice -n {spec.nice}"} if spec.nice else {}),
     }
 
 
@@ -52,7 +53,8 @@ def launch_entities_for_stack(stack: str | Path | StackSpec, node_cls: Any, proc
     for node in spec.nodes:
         if node.command:
             cmd = [sys.executable if part == "{python}" else part for part in node.command]
-            entities.append(process_cls(cmd=[*cmd, *node.args], name=node.name, output="screen",
+            nice = ["nice", "-n", str(node.nice)] if node.nice else []
+            entities.append(process_cls(cmd=[*nice, *cmd, *node.args], name=node.name, output="screen",
                                         additional_env={**spec.env, **node.env}))
         else:
             entities.append(node_cls(**node_kwargs(node, spec)))

@@ -87,7 +87,8 @@ class Section:
             raise ConfigError(f"{self._path(key)}: must be <= {maximum}, got {value}")
         return float(value)
 
-    def integer(self, key: str, default: Any = ..., *, minimum: int | None = None) -> Any:
+    def integer(self, key: str, default: Any = ..., *, minimum: int | None = None,
+                maximum: int | None = None) -> Any:
         value = self.raw(key, default)
         if value is default and default is not ...:
             return value
@@ -95,6 +96,8 @@ class Section:
             raise ConfigError(f"{self._path(key)}: expected an integer, got {_describe(value)}")
         if minimum is not None and value < minimum:
             raise ConfigError(f"{self._path(key)}: must be >= {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{self._path(key)}: must be <= {maximum}, got {value}")
         return value
 
     def boolean(self, key: str, default: Any = ...) -> Any:

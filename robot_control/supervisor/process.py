@@ -59,16 +59,18 @@ _EXEC_WITH_PARENT = (
     "import ctypes, os, signal, sys\n"
     f"ctypes.CDLL(None, use_errno=True).prctl({_PR_SET_PDEATHSIG}, signal.SIGKILL)\n"
     "os.getppid() == int(sys.argv[1]) or os._exit(70)\n"
-    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "int(sys.argv[2]) and os.nice(int(sys.argv[2]))\n"
+    "os.execvp(sys.argv[3], sys.argv[3:])\n"
 )
 
 
-def die_with_parent(cmd: list[str]) -> list[str]:
-    """`cmd` wrapped so that it runs with PR_SET_PDEATHSIG=SIGKILL towards this process."""
+def die_with_parent(cmd: list[str], nice: int = 0) -> list[str]:
+    """`cmd` wrapped so that it runs with PR_SET_PDEATHSIG=SIGKILL towards this process (and
+    `nice` added to its CPU niceness)."""
     executable = shutil.which(cmd[0])
     if executable is None:
         raise FileNotFoundError(f"cannot start {cmd[0]!r}: not found on PATH")
-    return [sys.executable, "-S", "-c", _EXEC_WITH_PARENT, str(os.getpid()), executable, *cmd[1:]]
+    return [sys.executable, "-S", "-c", _EXEC_WITH_PARENT, str(os.getpid()), str(int(nice)), executable, *cmd[1:]]
 
 
 @dataclass
@@ -124,7 +126,7 @@ class Supervisor:
     def _spawn(self, child: Child) -> None:
         cmd = node_command(child.spec)
         child.process = subprocess.Popen(
-            die_with_parent(cmd), env=self._env(child.spec), stdin=subprocess.DEVNULL,
+            die_with_parent(cmd, child.spec.nice), env=self._env(child.spec), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         )
         child.restart_at = None

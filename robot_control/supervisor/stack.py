@@ -63,6 +63,7 @@ class NodeSpec:
     max_restarts: int = 3
     restart_delay_s: float = 1.0
     on_exit: str = "stop-stack"
+    nice: int = 0  # CPU niceness 0-19: >0 for work that must never starve the control nodes
 
     def ros_args(self) -> list[str]:
         """The `--ros-args ...` tail shared by the supervisor and the launch file."""
@@ -242,6 +243,7 @@ def parse_stack(data: dict, *, source: Path | None = None,
                 max_restarts=s.integer("max_restarts", 3, minimum=0),
                 restart_delay_s=s.number("restart_delay_s", 1.0, minimum=0.0),
                 on_exit=s.choice("on_exit", EXIT_ACTIONS, "stop-stack"),
+                nice=s.integer("nice", 0, minimum=0, maximum=19),
             )
         )
         s.done()

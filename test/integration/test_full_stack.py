@@ -531,7 +531,7 @@ def test_estop_during_task(full: FullStack) -> None:
             estop_s = full.mode_change_after(t_estop, lambda m: m == "estop")[0] - t_estop  # type: ignore[index]
             values, message = full.wait_final(task, 60.0)
             abort_s = time.monotonic() - t_estop
-            time.sleep(max(0.0, t_estop + 2.0 - time.monotonic()))
+            time.sleep(max(0.0, t_estop + max(2.0, abort_s + 1.0) - time.monotonic()))  # >= 1 s at rest
         ts = np.array([t for t, _, _ in rec])
         pos = np.array([p for _, p, _ in rec])
         vel = np.array([v for _, _, v in rec])
@@ -547,7 +547,9 @@ def test_estop_during_task(full: FullStack) -> None:
         assert values["state"] == "ABORTED", (values["state"], message)
         assert "e-stop" in message, message
         rest = ts >= t_estop + 1.0
-        assert rest.sum() > 100, "too few /joint_commands after the e-stop"
+        # The observer is a Python node taking best-effort 1 kHz commands next to 100 Hz poses
+        # on 2 loaded cores: it may drop most of them (31/s seen in CI), which is still evidence.
+        assert rest.sum() >= 20, f"too few /joint_commands after the e-stop ({rest.sum()})"
         assert np.max(np.abs(pos[rest] - final)) < 1e-6, "the held command moves during the e-stop"
         assert np.max(np.abs(vel[rest])) < 1e-9, "the held command is not at rest"
         assert settle_s <= 0.5, settle_s

@@ -165,13 +165,15 @@ def test_ignore_exit_keeps_stack_running(tmp_path):
 
 def test_nodes_die_when_the_supervisor_is_sigkilled(tmp_path):
     """SIGKILL skips every shutdown path: PR_SET_PDEATHSIG (set by the exec shim) must still
-    take the nodes down, and the pid the supervisor reports is the node itself, not the shim."""
+    take the nodes down; the pid the supervisor reports is the node itself, not the shim, and
+    the node runs at the stack's `nice`."""
     stack = tmp_path / "sleeper.yaml"
     stack.write_text(textwrap.dedent("""
         stack: s
         nodes:
           - name: sleeper
-            command: ["{python}", "-c", "import os, time; print('pid', os.getpid(), flush=True); time.sleep(600)"]
+            command: ["{python}", "-c", "import os, time; print('pid', os.getpid(), 'nice', os.nice(0), flush=True); time.sleep(600)"]
+            nice: 7
     """))
     script = ("import sys, time\n"
               "from robot_control.supervisor.process import Supervisor\n"
@@ -189,7 +191,9 @@ def test_nodes_die_when_the_supervisor_is_sigkilled(tmp_path):
             assert line, "supervisor exited early"
             lines.append(line)
         reported = int(next(line for line in lines if line.startswith("pids ")).split()[1])
-        own = int(next(line for line in lines if "pid " in line and "[sleeper]" in line).split("pid ")[1])
+        own_line = next(line for line in lines if "pid " in line and "[sleeper]" in line)
+        own = int(own_line.split("pid ")[1].split()[0])
+        assert own_line.split("nice ")[1].split() == [str(os.nice(0) + 7)], own_line
         assert reported == own, "the shim must exec the node, not wrap it"
         assert _alive(own)
         proc.kill()

@@ -28,6 +28,9 @@ def test_launch_entities_match_stack(stack):
             assert entity.kwargs["package"] == "robot_control"
             assert entity.kwargs["parameters"][: len(node.params)] == [str(p) for p in node.params]
             assert entity.kwargs["respawn"] == (node.restart != "never")
+            assert entity.kwargs.get("prefix", "") == (f"nice -n {node.nice}" if node.nice else "")
+        else:
+            assert entity.kwargs["cmd"][:3] == (["nice", "-n", str(node.nice)] if node.nice else entity.kwargs["cmd"][:3])
 
 
 @pytest.mark.launch

@@ -47,6 +47,8 @@ def test_ros_args_carry_params_and_remaps(tmp_path):
     ([{"name": "a", "executable": "x", "params": ["nope.yaml"]}], "no such file"),
     ([{"name": "a", "executable": "x", "typo_key": 1}], "unknown key(s): typo_key"),
     ([{"name": "a"}], "give exactly one of `executable`"),
+    ([{"name": "a", "executable": "x", "nice": 20}], "must be <= 19"),
+    ([{"name": "a", "executable": "x", "nice": -5}], "must be >= 0"),
     ([{"name": "a", "executable": "x", "command": ["y"]}], "give exactly one of `executable`"),
 ])
 def test_bad_stacks_are_rejected_with_a_reason(nodes, message):
