@@ -25,7 +25,7 @@ to a terminal `TaskState`, reporting every change through `on_status`:
    Before a replan, objects grasped but not lifted - a state a WorldState cannot express -
    are let go with the contracts' un-grasp skill (release).
 4. **Replan** when a skill ends FAILED or TIMED_OUT, or when the plan ran out but the goals
-   are not observed in the world: `Replan` on the cloud (once, deadline
+   are not observed in the world, once the scene has come to rest (bounded wait): `Replan` on the cloud (once, deadline
    ``replan_deadline_s``) with the executed steps, the resolved goals, the failed step and the
    world as it is now; when the cloud is unreachable or misses the deadline, the local planner
    plans the resolved goals from the same world. At most ``max_replans`` times, then FAILED.
@@ -69,6 +69,12 @@ class ExecutorConfig:
     replan_deadline_s: float = 3.0
     max_replans: int = 3
     world_wait_s: float = 5.0  # wait this long for a fresh /objects message before (re)planning
+    # Before a replan, wait (at most settle_timeout_s) until no object moved more than
+    # settle_tolerance_m within settle_window_s: a cube knocked by a failed grasp still slides,
+    # and a plan from where it was a moment ago fails at once (object_moved).
+    settle_timeout_s: float = 3.0
+    settle_tolerance_m: float = 0.005
+    settle_window_s: float = 0.25
     verify_goals: bool = True  # check the goals in a fresh observation when the plan is done
     progress_period_s: float = 0.2  # at most this often a status per progress message (phase changes always)
 
@@ -251,6 +257,7 @@ class TaskExecutor:
             self._emit(state=TaskState.PLANNING, replans=replans, current_step="", skill_phase="",
                        sub_phase="", progress=0.0, message=f"replanning ({replans}/{self.config.max_replans}) "
                                                            f"after {failure}")
+            self._settle()
             world = self._world(self.config.world_wait_s)
             rq = planner_pb2.ReplanRequest(request_id=f"{spec.task_id}/replan-{replans}-{nonce}", original=request,
                                            world=world, failure=failure)
@@ -397,6 +404,19 @@ class TaskExecutor:
                 raise _Finished(TaskState.ABORTED, f"no fresh world state: nothing new on /objects within "
                                                    f"{wait_s:g} s")
         return self.world.snapshot(self._held(), self._arms)
+
+    def _settle(self) -> None:
+        """Wait for the scene to come to rest before replanning (bounded; cancellable)."""
+        cfg = self.config
+        end = time.monotonic() + cfg.settle_timeout_s
+        moved, name = 0.0, ""
+        while time.monotonic() < end:
+            self._check_cancel()
+            moved, name = self.world.movement(cfg.settle_window_s)
+            if moved <= cfg.settle_tolerance_m:
+                return
+        log.warning("task %s: replanning while %s still moves (%.3f m in %.2f s after %.1f s)", self._task_id(),
+                    name, moved, cfg.settle_window_s, cfg.settle_timeout_s)
 
     def _task_id(self) -> str:
         with self._lock:

@@ -80,6 +80,8 @@ DEFAULTS: dict[str, object] = {
     "step_timeout_margin_s": 5.0,
     "default_step_timeout_s": 30.0,
     "world_wait_s": 5.0,
+    "settle_timeout_s": 3.0,
+    "settle_tolerance_m": 0.005,
     "verify_goals": True,
     "diagnostics_period_s": 1.0,
 }
@@ -178,7 +180,9 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                 ExecutorConfig(plan_deadline_s=float(p("plan_deadline_s")),
                                replan_deadline_s=float(p("replan_deadline_s")),
                                max_replans=int(p("max_replans")), world_wait_s=float(p("world_wait_s")),
-                               verify_goals=bool(p("verify_goals"))),
+                               verify_goals=bool(p("verify_goals")),
+                               settle_timeout_s=float(p("settle_timeout_s")),
+                               settle_tolerance_m=float(p("settle_tolerance_m"))),
                 robot=robot.name, on_status=self._publish_status)
 
             self.status_pub = self.create_publisher(DiagnosticStatus, "/task/status", status_qos)

@@ -164,6 +164,20 @@ class WorldModel:
             return self.config.support_location
         return self.config.off_location
 
+    def positions(self) -> dict[str, tuple[float, float, float]]:
+        """Object (and container) name -> observed centre, now."""
+        with self._lock:
+            return {n: o.position for n, o in self._seen.items()}
+
+    def movement(self, window_s: float) -> tuple[float, str]:
+        """The largest displacement (m) of any object seen now and `window_s` ago, and which
+        object; blocks for `window_s`."""
+        before = self.positions()
+        time.sleep(window_s)
+        after = self.positions()
+        moved = [(math.dist(p, before[n]), n) for n, p in after.items() if n in before]
+        return max(moved, default=(0.0, ""))
+
     def resting(self, name: str, lift_m: float = 0.02) -> str:
         """Why object `name` is observed at rest where no hand can be lifting it, or "" (not
         seen, or possibly in a hand): inside a container, or its bottom within `lift_m` of the

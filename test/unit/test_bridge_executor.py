@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -237,6 +238,39 @@ def test_object_dropped_in_transport_is_picked_up_again(rig: Rig) -> None:
     after = rig.edge.executed()[rig.edge.executed().index("transport(right_arm,red_cube,bin)") + 1:]
     assert [c.split("(")[0] for c in after] == ["reach", "grasp", "lift", "transport", "place", "release"], after
     assert rig.world.location("red_cube") == "bin" and rig.executor.holding.snapshot() == {}
+
+
+def test_replans_once_the_knocked_object_stops_sliding(rig: Rig) -> None:
+    """A failed grasp knocks the cube, which slides for 0.8 s: the replan waits for the scene to
+    come to rest instead of planning a reach to where the cube was a moment ago."""
+    gate = rig.edge.gate_when(step_is("grasp", "red_cube"))
+    rig.edge.fail_when(step_is("grasp", "red_cube"), message="object_moved: knocked")
+    stopped: list[float] = []
+    reaches: list[float] = []
+    check = rig.world.check
+
+    def timed_check(skill: str, args: dict[str, str]) -> str:
+        if skill == "reach":
+            reaches.append(time.monotonic())
+        return check(skill, args)
+
+    def slide() -> None:
+        for _ in range(16):
+            with rig.world.lock:
+                x, y, z = rig.world.pos["red_cube"]
+                rig.world.pos["red_cube"] = (x + 0.01, y, z)
+            time.sleep(0.05)
+        stopped.append(time.monotonic())
+
+    rig.world.check = timed_check
+    thread, result = rig.run_in_thread(TaskSpec("t20", goals=TWO_GOALS[:1]))
+    assert gate.reached.wait(10.0)
+    threading.Thread(target=slide, daemon=True).start()
+    gate.release.set()
+    thread.join(20.0)
+    final = result[0]
+    assert final.state is TaskState.SUCCEEDED and final.replans == 1, final.message
+    assert len(reaches) == 2 and stopped and reaches[1] >= stopped[0], (reaches, stopped)
 
 
 def test_stale_holding_belief_is_dropped_before_planning(rig: Rig) -> None:
