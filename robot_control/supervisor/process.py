@@ -54,12 +54,16 @@ def node_command(spec: NodeSpec) -> list[str]:
 # Popen preexec_fn: preexec_fn runs Python between fork and exec, which deadlocks when another
 # thread of the parent held a lock at fork time (a gRPC server or a test's rclpy executor; seen
 # in CI as a Popen that never returned). The shim re-checks the parent (it may have died
-# before prctl) and then execs the node, so the node's pid is the one the supervisor sees.
+# before prctl) and then execs the node, so the node's pid is the one the supervisor sees. It also
+# un-ignores SIGINT: a supervisor started in the background by a shell inherits SIGINT ignored,
+# and so would every node (Python then installs no KeyboardInterrupt handler), turning each
+# graceful stop into a SIGTERM escalation after the timeout.
 _EXEC_WITH_PARENT = (
     "import ctypes, os, signal, sys\n"
     f"ctypes.CDLL(None, use_errno=True).prctl({_PR_SET_PDEATHSIG}, signal.SIGKILL)\n"
     "os.getppid() == int(sys.argv[1]) or os._exit(70)\n"
     "int(sys.argv[2]) and os.nice(int(sys.argv[2]))\n"
+    "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
     "os.execvp(sys.argv[3], sys.argv[3:])\n"
 )
 

@@ -53,6 +53,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from robot_control.supervisor.process import die_with_parent
+
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = "robot_control.bench/1"
 SUITE = ("cerebellum", "edge", "brain", "e2e")
@@ -414,7 +416,9 @@ def run_part(part: Part, domain_id: int, log_dir: Path | None) -> dict[str, Any]
     t0 = time.monotonic()
     timed_out = False
     try:
-        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        # die_with_parent: the part dies with the runner, and takes SIGINT (the graceful stop)
+        # even when the runner was started in the background with SIGINT ignored.
+        proc = subprocess.Popen(die_with_parent(argv), cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
     except OSError as exc:
         return part_record(part.name, argv, domain_id, 0.0, None, False, "", str(exc))

@@ -165,17 +165,18 @@ def test_ignore_exit_keeps_stack_running(tmp_path):
 
 def test_nodes_die_when_the_supervisor_is_sigkilled(tmp_path):
     """SIGKILL skips every shutdown path: PR_SET_PDEATHSIG (set by the exec shim) must still
-    take the nodes down; the pid the supervisor reports is the node itself, not the shim, and
-    the node runs at the stack's `nice`."""
+    take the nodes down; the pid the supervisor reports is the node itself, not the shim; the
+    node runs at the stack's `nice` and takes SIGINT even if the supervisor ignores it."""
     stack = tmp_path / "sleeper.yaml"
     stack.write_text(textwrap.dedent("""
         stack: s
         nodes:
           - name: sleeper
-            command: ["{python}", "-c", "import os, time; print('pid', os.getpid(), 'nice', os.nice(0), flush=True); time.sleep(600)"]
+            command: ["{python}", "-c", "import os, signal, time; print('pid', os.getpid(), 'nice', os.nice(0), 'int', signal.getsignal(signal.SIGINT) is signal.default_int_handler, flush=True); time.sleep(600)"]
             nice: 7
     """))
-    script = ("import sys, time\n"
+    script = ("import signal, sys, time\n"
+              "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"  # as for `robot-control up ... &` in a script
               "from robot_control.supervisor.process import Supervisor\n"
               "from robot_control.supervisor.stack import load_stack\n"
               f"sup = Supervisor(load_stack({str(stack)!r}), out=sys.stdout, colour=False)\n"
@@ -193,7 +194,8 @@ def test_nodes_die_when_the_supervisor_is_sigkilled(tmp_path):
         reported = int(next(line for line in lines if line.startswith("pids ")).split()[1])
         own_line = next(line for line in lines if "pid " in line and "[sleeper]" in line)
         own = int(own_line.split("pid ")[1].split()[0])
-        assert own_line.split("nice ")[1].split() == [str(os.nice(0) + 7)], own_line
+        assert own_line.split("nice ")[1].split()[0] == str(os.nice(0) + 7), own_line
+        assert own_line.split("int ")[1].split() == ["True"], "SIGINT must reach the node as Ctrl-C"
         assert reported == own, "the shim must exec the node, not wrap it"
         assert _alive(own)
         proc.kill()
