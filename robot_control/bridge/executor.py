@@ -253,11 +253,11 @@ class TaskExecutor:
                 raise _Finished(TaskState.FAILED, f"{failure}; gave up after {replans} replans")
             replans += 1
             self.metrics.replans += 1
+            self._settle()  # a knocked object still sliding fails the recovery and the next plan at once
             self._recover(spec, contracts, replans)
             self._emit(state=TaskState.PLANNING, replans=replans, current_step="", skill_phase="",
                        sub_phase="", progress=0.0, message=f"replanning ({replans}/{self.config.max_replans}) "
                                                            f"after {failure}")
-            self._settle()
             world = self._world(self.config.world_wait_s)
             rq = planner_pb2.ReplanRequest(request_id=f"{spec.task_id}/replan-{replans}-{nonce}", original=request,
                                            world=world, failure=failure)

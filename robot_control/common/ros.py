@@ -114,22 +114,22 @@ EXECUTORS = ("events", "single_threaded")
 
 
 def executor_kind(value: str | None = None) -> str:
-    """The executor kind the nodes use: `value`, else $ROBOT_CONTROL_EXECUTOR, else "single_threaded"."""
-    kind = (value if value is not None else os.environ.get(EXECUTOR_ENV, "")).strip() or "single_threaded"
+    """The executor kind the nodes use: `value`, else $ROBOT_CONTROL_EXECUTOR, else "events"."""
+    kind = (value if value is not None else os.environ.get(EXECUTOR_ENV, "")).strip() or "events"
     if kind not in EXECUTORS:
         raise ValueError(f"{EXECUTOR_ENV}={kind!r}: expected one of {', '.join(EXECUTORS)}")
     return kind
 
 
 def make_executor(context, kind: str | None = None):
-    """An executor for a node process: SingleThreadedExecutor by default, rclpy's EventsExecutor
-    with ROBOT_CONTROL_EXECUTOR=events. The events executor dispatches each message without
-    rebuilding a wait set of every entity (and its QoS event handlers) in Python: on the G1 body +
-    cerebellum pair at 1 kHz (2 cores) it took the body from ~400 to ~890 cycles/s and the
-    cerebellum's missed periods from ~22 % to ~2 %. It is opt-in until it has a clean record in
-    the G1 full-stack tests (one run lost /base_pose in an observer, one had a G1 lift time out
-    and a fall). Spin it only with finite timeouts (spin() below does): its untimed spin ignores
-    signals in this build."""
+    """An executor for a node process: rclpy's EventsExecutor by default, SingleThreadedExecutor
+    with ROBOT_CONTROL_EXECUTOR=single_threaded. The events executor dispatches each message
+    without rebuilding a wait set of every entity (and its QoS event handlers) in Python: on the
+    G1 body + cerebellum pair at 1 kHz (2 cores) it took the body from ~321 to ~608 cycles/s and
+    the cerebellum from 656 Hz / 34 % missed periods to 873 Hz / 12.7 %, and the live G1 skill
+    chain (bench/skills_live.py) from 14/23 (2 falls; the sim at 0.38x real time) to 48/50.
+    Spin it only with finite timeouts (spin() below does): its untimed spin ignores signals in
+    this build."""
     if executor_kind(kind) == "events":
         from rclpy.experimental import EventsExecutor
 

@@ -26,14 +26,14 @@ def test_cli_sets_default(monkeypatch):
     assert os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
 
 
-def test_executor_kind_defaults_to_single_threaded_and_rejects_unknown(monkeypatch) -> None:
+def test_executor_kind_defaults_to_events_and_rejects_unknown(monkeypatch) -> None:
     from robot_control.common.ros import EXECUTOR_ENV, executor_kind
 
     monkeypatch.delenv(EXECUTOR_ENV, raising=False)
-    assert executor_kind() == "single_threaded"
-    monkeypatch.setenv(EXECUTOR_ENV, "events")
     assert executor_kind() == "events"
-    assert executor_kind("single_threaded") == "single_threaded"  # an explicit choice wins
+    monkeypatch.setenv(EXECUTOR_ENV, "single_threaded")
+    assert executor_kind() == "single_threaded"
+    assert executor_kind("events") == "events"  # an explicit choice wins
     monkeypatch.setenv(EXECUTOR_ENV, "multi_threaded")
     with pytest.raises(ValueError, match="ROBOT_CONTROL_EXECUTOR='multi_threaded'"):
         executor_kind()
