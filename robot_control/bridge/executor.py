@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 import time
 import uuid
@@ -75,8 +76,25 @@ class ExecutorConfig:
     settle_timeout_s: float = 3.0
     settle_tolerance_m: float = 0.005
     settle_window_s: float = 0.25
+    # A recovery release that fails by itself (the opening hand nudged the object: object_moved)
+    # is tried again from where things came to rest, up to this many attempts, before ABORTED.
+    recovery_attempts: int = 2
     verify_goals: bool = True  # check the goals in a fresh observation when the plan is done
     progress_period_s: float = 0.2  # at most this often a status per progress message (phase changes always)
+
+    def __post_init__(self) -> None:
+        problems = [f"{name} must be a finite number > 0 (got {getattr(self, name)!r})"
+                    for name in ("plan_deadline_s", "replan_deadline_s", "world_wait_s", "settle_window_s")
+                    if not (isinstance(getattr(self, name), (int, float)) and 0 < getattr(self, name) < math.inf)]
+        problems += [f"{name} must be a finite number >= 0 (got {getattr(self, name)!r})"
+                     for name in ("settle_timeout_s", "settle_tolerance_m", "progress_period_s")
+                     if not (isinstance(getattr(self, name), (int, float)) and 0 <= getattr(self, name) < math.inf)]
+        if not (isinstance(self.max_replans, int) and self.max_replans >= 0):
+            problems.append(f"max_replans must be an integer >= 0 (got {self.max_replans!r})")
+        if not (isinstance(self.recovery_attempts, int) and self.recovery_attempts >= 1):
+            problems.append(f"recovery_attempts must be an integer >= 1 (got {self.recovery_attempts!r})")
+        if problems:
+            raise ValueError("invalid task executor config: " + "; ".join(problems))
 
 
 @dataclass
@@ -365,17 +383,23 @@ class TaskExecutor:
                 raise _Finished(TaskState.ABORTED, f"{arm} grasps {obj} (not lifted) and no skill releases it; "
                                                    "cannot replan from this state")
             call, contract = found
-            self._check_cancel()
-            self._emit(state=TaskState.EXECUTING)
-            result = self._execute(call, f"{spec.task_id}/{replans}/recover-{arm}", contract, step=0, count=0,
-                                   label="recovering before replanning")
-            self._check_abort(f" during recovery {_call_text(call)}")
-            if result.canceled or self._cancel.is_set():
-                raise _Finished(TaskState.CANCELED, f"canceled during recovery {_call_text(call)}; "
-                                                    "the edge holds the robot")
-            if not result.ok:
-                raise _Finished(TaskState.ABORTED, f"recovery {_call_text(call)} {result.phase_name}: "
-                                                   f"{result.message}")
+            for attempt in range(1, self.config.recovery_attempts + 1):
+                self._check_cancel()
+                self._emit(state=TaskState.EXECUTING)
+                suffix = "" if attempt == 1 else f"-{attempt}"
+                result = self._execute(call, f"{spec.task_id}/{replans}/recover-{arm}{suffix}", contract, step=0,
+                                       count=0, label="recovering before replanning")
+                self._check_abort(f" during recovery {_call_text(call)}")
+                if result.canceled or self._cancel.is_set():
+                    raise _Finished(TaskState.CANCELED, f"canceled during recovery {_call_text(call)}; "
+                                                        "the edge holds the robot")
+                if result.ok:
+                    break
+                why = f"recovery {_call_text(call)} {result.phase_name}: {result.message}"
+                if not result.skill_failure or attempt >= self.config.recovery_attempts:
+                    raise _Finished(TaskState.ABORTED, why if attempt == 1 else f"{why} (attempt {attempt})")
+                log.warning("task %s: %s; trying again once the scene is at rest", self._task_id(), why)
+                self._settle()
 
     def _on_progress(self, msg: skill_pb2.SkillProgress) -> None:
         with self._lock:

@@ -82,6 +82,7 @@ DEFAULTS: dict[str, object] = {
     "world_wait_s": 5.0,
     "settle_timeout_s": 3.0,
     "settle_tolerance_m": 0.005,
+    "recovery_attempts": 2,
     "verify_goals": True,
     "diagnostics_period_s": 1.0,
 }
@@ -175,15 +176,17 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                 self.skills = SkillClient(self._edge_config())
             except security.SecurityError as exc:
                 raise ConfigurationError(str(exc)) from exc
-            self.tasks = TaskExecutor(
-                self.planner, self.skills, self.world, self.holding,
-                ExecutorConfig(plan_deadline_s=float(p("plan_deadline_s")),
-                               replan_deadline_s=float(p("replan_deadline_s")),
-                               max_replans=int(p("max_replans")), world_wait_s=float(p("world_wait_s")),
-                               verify_goals=bool(p("verify_goals")),
-                               settle_timeout_s=float(p("settle_timeout_s")),
-                               settle_tolerance_m=float(p("settle_tolerance_m"))),
-                robot=robot.name, on_status=self._publish_status)
+            try:
+                executor_config = ExecutorConfig(
+                    plan_deadline_s=float(p("plan_deadline_s")), replan_deadline_s=float(p("replan_deadline_s")),
+                    max_replans=int(p("max_replans")), world_wait_s=float(p("world_wait_s")),
+                    verify_goals=bool(p("verify_goals")), settle_timeout_s=float(p("settle_timeout_s")),
+                    settle_tolerance_m=float(p("settle_tolerance_m")),
+                    recovery_attempts=int(p("recovery_attempts")))
+            except ValueError as exc:
+                raise ConfigurationError(str(exc)) from exc
+            self.tasks = TaskExecutor(self.planner, self.skills, self.world, self.holding, executor_config,
+                                      robot=robot.name, on_status=self._publish_status)
 
             self.status_pub = self.create_publisher(DiagnosticStatus, "/task/status", status_qos)
             self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
