@@ -848,9 +848,13 @@ class SkillRuntime:
         if not (isinstance(request.timeout_s, (int, float)) and math.isfinite(request.timeout_s)
                 and request.timeout_s >= 0):
             violations.append(("timeout_s", "must be a finite number >= 0 (0: the skill's max_duration_s)"))
+        types = skill.param_types()
+        if snap.objects_time == -math.inf and (skill.checks.regions
+                                                or any(k in ("object", "location") for k in types.values())):
+            # Just started: the world is not empty, it is unknown yet (UNAVAILABLE; callers retry).
+            raise NotReadyError(f"no object poses received yet: {skill.name} needs the world's objects")
         objects = self.graspable(snap)
         locations = self.locations(snap)
-        types = skill.param_types()
         args = dict(request.arguments)
         for name in args:
             if name not in types:

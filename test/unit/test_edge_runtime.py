@@ -436,3 +436,21 @@ def test_groups_ticking_together_share_one_message() -> None:
     (merged,) = merge_commands([a, b])
     assert merged.joint_names == ("a1", "a2", "b1") and merged.kind == "step"
     np.testing.assert_array_equal(merged.positions, [1.0, 2.0, 3.0])
+
+
+def test_no_object_poses_yet_is_not_ready(tmp_path: Path) -> None:
+    """CI: a reach sent right after the edge started was rejected as INVALID_ARGUMENT ("object
+    'red_cube' is not in the world (have: none)"); before the first object poses the edge is not
+    ready (UNAVAILABLE, retried), and an object missing from a received world is still invalid."""
+    from robot_control.edge.runtime import WorldModel
+
+    goal_tracking_skill(tmp_path, "reach")
+    body = KinematicPanda()
+    body.world = WorldModel(body.robot, clock=body.clock)
+    body.world.update_joints(body.robot.joint_names, body.q.copy(), stamp=100.0, now=body.t)
+    rt = panda_runtime(tmp_path, body)
+    with pytest.raises(NotReadyError, match="no object poses received yet"):
+        rt.submit(SkillRequest("reach", "arm", {"object": "red_cube"}))
+    body.world.update_objects([], now=body.t)
+    with pytest.raises(RequestError, match="not in the world"):
+        rt.submit(SkillRequest("reach", "arm", {"object": "red_cube"}))
