@@ -431,13 +431,18 @@ def test_cloud_killed_mid_task(full: FullStack) -> None:
             assert not full.final(task), f"the task ended when the brain died: {full.final(task)}"
             values, message = full.wait_final(task)
             wall = time.monotonic() - t0
+            ended = time.monotonic() - t_kill
             link = full.mon.find("bridge: brain link") or {}
             print(f"[{full.robot}] task {values['state']} in {wall:.1f} s wall ({values.get('replans')} replans, "
                   f"last plan {values.get('planner_mode')}): {message}\n  brain link: {link}")
             assert values["state"] == "SUCCEEDED", message
             _check_in_bin(full, values, full.cfg["objects"])
-            if int(values.get("replans") or 0) > 0 and values.get("planner_mode") != "local":
-                pytest.fail(f"a replan after the brain died was not local: {values}")
+            # A replan while the brain is down is local; the restarted brain (serving again a few
+            # seconds later) may plan a later one (its log line is polled every 0.2 s: 1 s slack).
+            back = min(marks.get("serving", math.inf), marks.get("cloud", math.inf))
+            if int(values.get("replans") or 0) > 0 and values.get("planner_mode") != "local" and back > ended + 1.0:
+                pytest.fail(f"a replan after the brain died was not local, and the link was not back to cloud "
+                            f"({marks}): {values}")
             # The supervisor's policy for the brain (restart: on-failure) brings it back; the link follows.
             assert f"brain exited with {-signal.SIGKILL}; restart 1/" in full.runner.output()
             wait_for(lambda: "cloud" in marks, 300.0, interval_s=0.1, what="the brain link back to cloud")
