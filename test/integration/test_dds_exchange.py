@@ -69,3 +69,45 @@ def test_body_command_moves_mock_joint(ros, stack):
     pub.publish(good)
     wait_for(lambda: abs(latest["shoulder"] - 1.0) < 1e-3, 5.0, what="shoulder to reach 1.0")
     assert latest["elbow"] == pytest.approx(-0.25, abs=1e-6)
+
+
+def test_observer_keeps_spinning_after_an_executor_error(ros) -> None:
+    """CI: a subscription destroyed by the test thread while the observer's spin thread built its
+    wait set raised InvalidHandle there, the thread died, and every later wait timed out. The
+    observer survives such an error (here injected once, and also provoked for real by churning a
+    subscription) and keeps delivering messages."""
+    import threading
+    import time
+
+    from std_msgs.msg import String
+
+    from robot_control.common.ros import sensor_qos
+    from robot_control.testing import wait_for
+
+    real = ros.executor.spin_once
+    injected = threading.Event()
+
+    def flaky(timeout_sec=None):
+        if not injected.is_set():
+            injected.set()
+            raise RuntimeError("injected: cannot use Destroyable because destruction was requested")
+        return real(timeout_sec=timeout_sec)
+
+    ros.executor.spin_once = flaky
+    wait_for(injected.is_set, 5.0, what="the injected executor error")
+    got: list[str] = []
+    pub = ros.node.create_publisher(String, "/observer_check", 10)
+    ros.node.create_subscription(String, "/observer_check", lambda m: got.append(m.data), 10)
+    churn = ros.node.create_publisher(String, "/churn", sensor_qos())
+    for i in range(50):  # the real race: destroy subscriptions while the spin thread waits on them
+        sub = ros.node.create_subscription(String, "/churn", lambda m: None, sensor_qos())
+        churn.publish(String(data=str(i)))
+        time.sleep(0.002)
+        ros.node.destroy_subscription(sub)
+    deadline = time.monotonic() + 10.0
+    while not got and time.monotonic() < deadline:
+        pub.publish(String(data="still here"))
+        time.sleep(0.1)
+    assert got and got[0] == "still here", f"the observer stopped delivering (errors: {ros.spin_errors})"
+    assert ros._thread.is_alive()
+    assert ros.spin_errors and "injected" in ros.spin_errors[0]
