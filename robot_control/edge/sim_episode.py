@@ -143,9 +143,11 @@ class SimEpisodeRunner:
     # -- running ---------------------------------------------------------------------------
     def run(self, seed: int | None, chain: Sequence[str] = CHAIN, noise: float = 0.0,
             rng: np.random.Generator | None = None, settle: float = 0.3, stop_on_failure: bool = True,
-            record: bool = True, objs: Sequence[str] | None = None) -> EpisodeResult:
+            record: bool = True, objs: Sequence[str] | None = None, before: Sequence[str] = ()) -> EpisodeResult:
         """Reset (seeded) and run `chain` on the runner's object, or on each of `objs` in turn
-        (one chain per object, in the same episode). A fall ends the episode as a failure."""
+        (one chain per object, in the same episode). `before`: objects the whole CHAIN moves
+        first (into the bin: a later object goes to the bin's other slot). A fall ends the
+        episode as a failure."""
         t0 = time.perf_counter()
         self.driver.reset(seed)
         rng = rng or np.random.default_rng(seed)
@@ -153,16 +155,17 @@ class SimEpisodeRunner:
         self._base_z0 = self._base_state()[0]
         self._sync_base()
         self.adapter.reset(self.driver.read().joints)
-        targets = list(objs) if objs is not None else [self.obj]
-        result = EpisodeResult(self.description.name, seed, expected=len(chain) * len(targets))
+        targets = [(o, tuple(CHAIN)) for o in before] + \
+            [(o, tuple(chain)) for o in (list(objs) if objs is not None else [self.obj])]
+        result = EpisodeResult(self.description.name, seed, expected=sum(len(c) for _, c in targets))
         self._result = result
         self._track_base(result)
         saved = self.obj
         stop = False
         try:
-            for obj in targets:
+            for obj, skills in targets:
                 self.set_object(obj)
-                for name in chain:
+                for name in skills:
                     rec = self.run_skill(self.skills[name], noise, rng, record)
                     result.skills.append(rec)
                     stop = rec.fell or (stop_on_failure and not rec.success)

@@ -49,3 +49,33 @@ def test_quick_train_reach_panda(tmp_path: Path) -> None:
     assert '"evaluation"' in policy.session.get_modelmeta().custom_metadata_map[METADATA_KEY]
     action = policy.act(episodes[0].obs[0])
     assert action.shape == (4,) and abs(action[:3]).max() <= 0.008 + 1e-7
+
+
+def test_quick_train_with_two_objects_uses_both_bin_slots(tmp_path: Path) -> None:
+    """--objects: every demonstration run moves both objects (the second to the bin's other slot),
+    and the evaluation judges the skill on each object in turn."""
+    out, data = tmp_path / "skills", tmp_path / "data"
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "robot_control.cli", "train", "transport", "--robot", "panda", "--quick",
+         "--episodes", "2", "--eval-episodes", "1", "--objects", "red_cube,green_cube",
+         "--out", str(out), "--data-dir", str(data), "--no-progress"],
+        capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    prov = load_manifest(out / "transport_panda.yaml").provenance
+    dataset = data / "demos_panda_s0_2ep_red_cube+green_cube.mcap"
+    assert prov["dataset"]["files"][0]["path"] == str(dataset.resolve())
+    assert prov["dataset"]["objects"] == ["red_cube", "green_cube"]
+    episodes = read_episodes(dataset, joints=False)
+    # whole chains, per seed and object: 2 runs x 2 objects x 6 skills when the expert succeeds
+    transports = [e for e in episodes if e.skill == "transport"]
+    assert len(transports) == 4 and [e.seed for e in transports] == [0, 0, 1, 1], [e.seed for e in transports]
+    ev = prov["evaluation"]["panda"]
+    assert set(ev["per_object"]) == {"red_cube", "green_cube"}, ev
+    assert ev["episodes"] + ev.get("skipped_expert_prefix_failed", 0) == 2
+
+    bad = subprocess.run(
+        [sys.executable, "-m", "robot_control.cli", "train", "transport", "--robot", "panda", "--quick",
+         "--objects", "red_cube,green_can", "--out", str(out), "--data-dir", str(data), "--no-progress"],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert bad.returncode != 0 and "green_can" in bad.stderr and "not in the panda scene" in bad.stderr

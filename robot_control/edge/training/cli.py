@@ -42,6 +42,13 @@ def _robots(text: str) -> tuple[str, ...]:
     return robots
 
 
+def _objects(text: str) -> tuple[str, ...]:
+    objects = tuple(dict.fromkeys(o.strip() for o in text.split(",") if o.strip()))
+    if not objects:
+        raise argparse.ArgumentTypeError(f"expected comma-separated object names, got {text!r}")
+    return objects
+
+
 def _skills(text: str) -> tuple[str, ...]:
     skills = SKILLS if text == "all" else tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
     unknown = [s for s in skills if s not in SKILLS]
@@ -96,7 +103,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                              out_dir=out, noise=args.noise or DEFAULT_NOISE, data_dir=args.data_dir,
                              bc_config=config, progress=not args.no_progress,
                              reuse_dataset=not args.fresh_dataset,
-                             full_chain=not args.quick)
+                             full_chain=not args.quick or len(args.objects or ()) > 1,
+                             objects=args.objects or ())
         print(report.summary(), flush=True)
         lib = SkillLibrary.load(out)
         if report.manifest_path.name in lib.rejected:
@@ -126,6 +134,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     train.add_argument("--steps", type=int, default=None, help="behaviour-cloning minibatch steps")
     train.add_argument("--fresh-dataset", action="store_true",
                        help="collect demonstrations even if a file made with the same options and code exists")
+    train.add_argument("--objects", type=_objects, default=None,
+                       help="objects each demonstration / evaluation run moves in turn, e.g. red_cube,green_can "
+                            "(the second goes to the bin's other slot; default: the scene's first object)")
     train.add_argument("--quick", action="store_true", help="tiny dataset, model and evaluation (smoke test)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.set_defaults(func=cmd_train)

@@ -256,8 +256,11 @@ def generator_sha256() -> str:
     return h.hexdigest()
 
 
-def dataset_path(data_dir: str | Path, robot: str, seed: int, episodes: int, chain: Sequence[str]) -> Path:
+def dataset_path(data_dir: str | Path, robot: str, seed: int, episodes: int, chain: Sequence[str],
+                 objects: Sequence[str] = ()) -> Path:
     suffix = "" if tuple(chain) == CHAIN else f"_to-{chain[-1]}"
+    if objects:
+        suffix += "_" + "+".join(objects)
     return Path(data_dir) / f"demos_{robot}_s{seed}_{episodes}ep{suffix}.mcap"
 
 
@@ -271,26 +274,28 @@ def eval_seeds(seed: int, episodes: int) -> list[int]:
 
 def ensure_demos(runner: Any, *, seed: int, episodes: int, noise: Sequence[float], chain: Sequence[str],
                  data_dir: Path, reuse: bool = True, progress: bool = True,
-                 log: Callable[[str], None] = print) -> Path:
+                 log: Callable[[str], None] = print, objects: Sequence[str] = ()) -> Path:
     """The robot's demonstration file for these seeds / noise / chain, collected unless an identical
-    one (same options and generator code) exists; a full-chain file serves every skill."""
+    one (same options and generator code) exists; a full-chain file serves every skill. With
+    several `objects` every run moves each of them in turn."""
     from robot_control.edge.training.rollout import collect_demos
 
     robot = runner.description.name
     seeds = demo_seeds(seed, episodes)
     meta = {"robot": robot, "seeds": f"{seeds[0]}-{seeds[-1]}", "episodes": len(seeds),
-            "noise": ",".join(repr(float(n)) for n in noise), "object": runner.obj, "chain": ",".join(chain),
+            "noise": ",".join(repr(float(n)) for n in noise), "object": ",".join(objects) if len(objects) > 1 else runner.obj, "chain": ",".join(chain),
             "generator": "robot_control.edge.training", "generator_code_sha256": generator_sha256()}
     if reuse:
         for candidate_chain in (CHAIN, tuple(chain)):
-            path = dataset_path(data_dir, robot, seed, len(seeds), candidate_chain)
+            path = dataset_path(data_dir, robot, seed, len(seeds), candidate_chain, objects)
             if path.is_file() and _same_dataset(path, {**meta, "chain": ",".join(candidate_chain)}) \
                     and set(chain) <= set(candidate_chain):
                 log(f"reusing demonstrations {path}")
                 return path
-    path = dataset_path(data_dir, robot, seed, len(seeds), chain)
+    path = dataset_path(data_dir, robot, seed, len(seeds), chain, objects)
     with EpisodeWriter(path, meta, CONTROL_RATE_HZ) as writer:
-        collect_demos(runner, seeds, noise, writer, chain=chain, progress=progress)
+        collect_demos(runner, seeds, noise, writer, chain=chain, progress=progress,
+                      objects=list(objects) if len(objects) > 1 else None)
     return path
 
 
@@ -368,8 +373,10 @@ def export_and_write(data: dict[str, Any], layers: Sequence[tuple[np.ndarray, np
 def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_episodes: int = 50, seed: int = 0,
                 out_dir: str | Path, noise: Sequence[float] = DEFAULT_NOISE, data_dir: str | Path | None = None,
                 bc_config: BCConfig | None = None, progress: bool = True, hold_s: float | None = None,
-                reuse_dataset: bool = True, full_chain: bool = True,
+                reuse_dataset: bool = True, full_chain: bool = True, objects: Sequence[str] = (),
                 log: Callable[[str], None] = print) -> TrainReport:
+    """`objects`: demonstrations and evaluation move each of these in turn per run (the second
+    one to the bin's other slot); default: the scene's first object only."""
     from robot_control.edge.sim_episode import SimEpisodeRunner
     from robot_control.edge.training.rollout import SUCCESS_HOLD_S, evaluate_skill
 
@@ -391,7 +398,15 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    runners = {r: SimEpisodeRunner(r) for r in robots}
+    objects = tuple(dict.fromkeys(o.strip() for o in objects if o.strip()))
+    runners = {r: SimEpisodeRunner(r, **({"obj": objects[0]} if objects else {})) for r in robots}
+    for r, run in runners.items():
+        have = {o.name for o in run.driver.built.objects if o.name != "bin"}
+        unknown = [o for o in objects if o not in have]
+        if unknown:
+            raise ValueError(f"objects {', '.join(unknown)} are not in the {r} scene (have: {', '.join(sorted(have))})")
+    if len(objects) > 1 and not full_chain:
+        raise ValueError("several objects per run need the whole expert chain (full_chain=True)")
     max_step = min(run.spec.max_step for run in runners.values())
     durations = {run.skills[skill].max_duration for run in runners.values()}
     if len(durations) != 1:
@@ -405,7 +420,8 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
 
     # 1. demonstrations -> one MCAP file per robot (shared by every skill trained from it)
     files = {r: ensure_demos(run, seed=seed, episodes=episodes, noise=noise, chain=chain, data_dir=Path(data_dir),
-                             reuse=reuse_dataset, progress=progress, log=log) for r, run in runners.items()}
+                             reuse=reuse_dataset, progress=progress, log=log, objects=objects)
+             for r, run in runners.items()}
     timings["demos"] = time.perf_counter() - t0
 
     # 2. behaviour cloning on the files' successful episodes of this skill
@@ -452,7 +468,9 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
                     "episodes": sum(s["episodes"] for s in demo_stats.values()),
                     "successful_episodes_used": len(eps), "samples": int(len(obs)),
                     "per_robot": demo_stats, "seeds": f"{train_seeds[0]}-{train_seeds[-1]}",
-                    "dart_noise_m_per_tick": list(noise), "object": next(iter(runners.values())).obj,
+                    "dart_noise_m_per_tick": list(noise),
+                    **({"objects": list(objects)} if len(objects) > 1
+                       else {"object": next(iter(runners.values())).obj}),
                     "action_labels": "clean expert actions (noise only on the executed action)",
                     "generator_code_sha256": generator_sha256()},
         "seed": seed,
@@ -476,7 +494,8 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
     for r, run in runners.items():
         policy = load_policy(load_manifest(manifest_path))
         res = evaluate_skill(run, policy, skill, test_seeds, progress=progress,
-                             hold_s=SUCCESS_HOLD_S if hold_s is None else hold_s)
+                             hold_s=SUCCESS_HOLD_S if hold_s is None else hold_s,
+                             objects=objects if len(objects) > 1 else None)
         evaluation[r] = res.to_manifest()
         if res.failures:
             log(f"{stem} on {r}: failed seeds {res.failures}")

@@ -85,9 +85,14 @@ class DemoStats:
 
 
 def collect_demos(runner: SimEpisodeRunner, seeds: Sequence[int], noises: Sequence[float], writer: EpisodeWriter,
-                  chain: Sequence[str] = CHAIN, progress: bool = True) -> DemoStats:
+                  chain: Sequence[str] = CHAIN, progress: bool = True,
+                  objects: Sequence[str] | None = None) -> DemoStats:
     """Expert demonstrations: one chain run per seed (episode i uses noise level noises[i % len(noises)]);
-    every skill the run reached is written as one episode (the chain stops at a failed skill)."""
+    every skill the run reached is written as one episode (the chain stops at a failed skill).
+    `objects`: the chain moves each in turn in the same run (the second one to the bin's other
+    slot); each object's skills are episodes of their own."""
+    if objects is not None and len(objects) > 1 and tuple(chain) != CHAIN:
+        raise ValueError("several objects per run need the whole chain (each object ends in the bin)")
     stats = DemoStats(written=dict.fromkeys(chain, 0), successful=dict.fromkeys(chain, 0))
     names = tuple(runner.driver.read().joints.names)
     robot = runner.description.name
@@ -95,7 +100,7 @@ def collect_demos(runner: SimEpisodeRunner, seeds: Sequence[int], noises: Sequen
     for i, seed in bar:
         noise = float(noises[i % len(noises)])
         with _joint_tap(runner) as tape:
-            res = runner.run(seed, chain=chain, noise=noise, record=True)
+            res = runner.run(seed, chain=chain, noise=noise, record=True, objs=objects)
         stats.runs += 1
         if len(tape) != sum(len(rec.obs) for rec in res.skills):
             raise RuntimeError(f"{robot} seed {seed}: {len(tape)} joint samples for "
@@ -206,8 +211,10 @@ class EvalResult:
     successes: int = 0
     skipped: int = 0  # expert prefix failed: the skill's preconditions were not met
     status: dict[str, int] = field(default_factory=dict)
-    failures: list[int] = field(default_factory=list)  # seeds
+    failures: list[int | str] = field(default_factory=list)  # seeds ("seed/object" with several objects)
     hold_s: float = SUCCESS_HOLD_S
+    objects: list[str] = field(default_factory=list)  # each in turn per seed (several: per_object counts)
+    per_object: dict[str, list[int]] = field(default_factory=dict)  # object -> [episodes, successes]
 
     @property
     def success_rate(self) -> float:
@@ -223,29 +230,46 @@ class EvalResult:
             "runtime_checks": dict(sorted(self.status.items()))}
         if self.skipped:
             out["skipped_expert_prefix_failed"] = self.skipped
+        if len(self.objects) > 1:
+            out["protocol"] += "; each object in turn, the ones before it moved to the bin by the experts"
+            out["per_object"] = {o: dict(zip(("episodes", "successes"), self.per_object.get(o, [0, 0]), strict=True))
+                                 for o in self.objects}
         return out
 
 
 def evaluate_skill(runner: SimEpisodeRunner, policy: SkillPolicy, skill: str, seeds: Sequence[int],
                    progress: bool = True, hold_s: float = SUCCESS_HOLD_S,
-                   judge_after_s: float = JUDGE_AFTER_S) -> EvalResult:
-    """Expert skills before `skill` (no noise), then the policy; ground-truth success."""
+                   judge_after_s: float = JUDGE_AFTER_S, objects: Sequence[str] | None = None) -> EvalResult:
+    """Expert skills before `skill` (no noise), then the policy; ground-truth success. With
+    `objects`, one episode per seed and object: the experts first move the objects listed before
+    it into the bin (a later object goes to the bin's other slot)."""
     prefix = CHAIN[:CHAIN.index(skill)]
-    result = EvalResult(runner.description.name, skill, list(seeds), hold_s=hold_s)
+    targets = list(objects) if objects else [runner.obj]
+    result = EvalResult(runner.description.name, skill, list(seeds), hold_s=hold_s, objects=targets)
     bar = _progress(seeds, progress, desc=f"eval {skill} {runner.description.name}", unit="ep")
-    for seed in bar:
-        res = runner.run(seed, chain=prefix, noise=0.0, record=False)
-        if not all(res.success.get(s, False) for s in prefix):
-            result.skipped += 1
-            continue
-        out = run_policy_skill(runner, policy, skill, hold_s=hold_s, judge_after_s=judge_after_s)
-        result.episodes += 1
-        result.successes += int(out.success)
-        result.status[out.status] = result.status.get(out.status, 0) + 1
-        if not out.success:
-            result.failures.append(int(seed))
-        if progress:
-            bar.set_postfix(success=f"{result.successes}/{result.episodes}")
+    saved = runner.obj
+    try:
+        for seed in bar:
+            for k, obj in enumerate(targets):
+                res = runner.run(seed, chain=prefix, noise=0.0, record=False, objs=[obj], before=targets[:k])
+                if len(res.skills) != res.expected or not all(rec.success for rec in res.skills):
+                    result.skipped += 1
+                    continue
+                runner.set_object(obj)
+                out = run_policy_skill(runner, policy, skill, hold_s=hold_s, judge_after_s=judge_after_s)
+                runner.set_object(saved)
+                result.episodes += 1
+                result.successes += int(out.success)
+                result.status[out.status] = result.status.get(out.status, 0) + 1
+                tally = result.per_object.setdefault(obj, [0, 0])
+                tally[0] += 1
+                tally[1] += int(out.success)
+                if not out.success:
+                    result.failures.append(int(seed) if len(targets) == 1 else f"{seed}/{obj}")
+            if progress:
+                bar.set_postfix(success=f"{result.successes}/{result.episodes}")
+    finally:
+        runner.set_object(saved)
     return result
 
 
@@ -261,25 +285,35 @@ class ChainResult:
 
 def evaluate_chain(runner: SimEpisodeRunner, policies: Mapping[str, SkillPolicy], seeds: Sequence[int],
                    progress: bool = True, hold_s: float = SUCCESS_HOLD_S,
-                   judge_after_s: float = JUDGE_AFTER_S) -> ChainResult:
-    """reach -> release, every skill run by its learned policy; stops at the first failure."""
+                   judge_after_s: float = JUDGE_AFTER_S, objects: Sequence[str] | None = None) -> ChainResult:
+    """reach -> release, every skill run by its learned policy; stops at the first failure. With
+    `objects`, the chain runs on each in turn in one episode (a chain = all of them in the bin)."""
     missing = [s for s in CHAIN if s not in policies]
     if missing:
         raise ValueError(f"no policy for {', '.join(missing)} on {runner.description.name}")
+    targets = list(objects) if objects else [runner.obj]
     result = ChainResult(runner.description.name)
-    for seed in _progress(seeds, progress, desc=f"chain {runner.description.name}", unit="ep"):
-        runner.run(seed, chain=(), record=False)  # reset + settle, no skill
-        result.episodes += 1
-        ok = True
-        for skill in CHAIN:
-            out = run_policy_skill(runner, policies[skill], skill, hold_s=hold_s, judge_after_s=judge_after_s)
-            result.attempts[skill] += 1
-            result.wins[skill] += int(out.success)
-            if not out.success:
-                result.failures.append((int(seed), skill))
-                ok = False
-                break
-        result.chains += int(ok)
+    saved = runner.obj
+    try:
+        for seed in _progress(seeds, progress, desc=f"chain {runner.description.name}", unit="ep"):
+            runner.run(seed, chain=(), record=False)  # reset + settle, no skill
+            result.episodes += 1
+            ok = True
+            for obj in targets:
+                runner.set_object(obj)
+                for skill in CHAIN:
+                    out = run_policy_skill(runner, policies[skill], skill, hold_s=hold_s, judge_after_s=judge_after_s)
+                    result.attempts[skill] += 1
+                    result.wins[skill] += int(out.success)
+                    if not out.success:
+                        result.failures.append((int(seed), skill if len(targets) == 1 else f"{obj}:{skill}"))
+                        ok = False
+                        break
+                if not ok:
+                    break
+            result.chains += int(ok)
+    finally:
+        runner.set_object(saved)
     return result
 
 
@@ -293,7 +327,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--chain", action="store_true", help="the whole chain with learned policies")
     p.add_argument("--episodes", type=int, default=20)
     p.add_argument("--first-seed", type=int, default=900_000)
+    p.add_argument("--objects", default=None,
+                   help="comma-separated objects moved one after another per episode (default: the runner's one)")
     a = p.parse_args(argv)
+    objects = [o.strip() for o in a.objects.split(",") if o.strip()] if a.objects else None
     lib = SkillLibrary.load(a.skills, embodiment=a.robot)
     for name, reason in lib.rejected.items():
         print(f"rejected {name}: {reason}")
@@ -303,11 +340,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         policy = lib.get(skill, a.robot)
         if policy is None:
             raise SystemExit(f"no {skill} skill for {a.robot}")
-        r = evaluate_skill(runner, policy, skill, seeds)
+        r = evaluate_skill(runner, policy, skill, seeds, objects=objects)
         print(f"{skill:10s} {r.successes}/{r.episodes} (skipped {r.skipped}) status {r.status} failures {r.failures}")
     if a.chain:
         policies = {s: lib.get(s, a.robot) for s in CHAIN}
-        c = evaluate_chain(runner, {k: v for k, v in policies.items() if v is not None}, seeds)
+        c = evaluate_chain(runner, {k: v for k, v in policies.items() if v is not None}, seeds, objects=objects)
         print(f"{a.robot}: chain {c.chains}/{c.episodes}")
         for s in CHAIN:
             print(f"  {s:10s} {c.wins[s]}/{c.attempts[s]}")
