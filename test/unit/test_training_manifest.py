@@ -112,3 +112,16 @@ def test_ramped_gripper_labels_become_the_ramp_target() -> None:
     assert transform_labels("release", ramp_down)[:, 3].tolist() == [1, 1, 0, 0, 0, 0]
     np.testing.assert_array_equal(transform_labels("lift", ramp_up), ramp_up)  # untouched
     assert ramp_up[2, 3] == np.float32(0.05)  # the input is not modified
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[2].joinpath("config", "skills").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_shipped_manifests_use_the_pipelines_failure_checks(path: Path) -> None:
+    """A check tuned in the pipeline (e.g. the release's object_moved bound) is what the shipped
+    skills run with, and what the next `robot-control train` writes."""
+    import yaml
+
+    from robot_control.edge.training.pipeline import skill_checks
+
+    data = yaml.safe_load(path.read_text())
+    assert data["failure"] == skill_checks(data["goal"])[1], path.name

@@ -152,6 +152,9 @@ def holding_closure(final_closures: Sequence[float]) -> float:
     return round(float(np.clip(0.8 * q, 0.1, 0.9)), 2)
 
 
+RELEASE_MOVED_TOLERANCE = 0.06  # m, see skill_checks
+
+
 def skill_checks(skill: str, closure: float | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(success, failure) checks of a skill in the edge runtime's vocabulary (edge/checks.py).
 
@@ -185,9 +188,13 @@ def skill_checks(skill: str, closure: float | None = None) -> tuple[list[dict[st
         # depend on the object's size, which a manifest does not know.
         "place": ([{"check": "ee_near_goal", "tolerance": 0.008},
                    {"check": "object_in_region", "region": "to", "margin": 0.01}], [dropped]),
-        # ground truth: object in the bin, no hand contact, hand >= 5 cm from the object
+        # ground truth: object in the bin, no hand contact, hand >= 5 cm from the object. The
+        # failure check stops a retreat that drags the object along, not an opening hand that
+        # tips it a little: in CI the G1's 12 cm box leaned 3-3.5 cm (centre) as the Dex3 opened,
+        # a 3 cm bound stopped the release half-open against it, and the recovery then pushed
+        # it out of the tray. Whether it stayed in the bin is judged by the task's goal check.
         "release": ([{"check": "gripper_open", "max": 0.05}, {"check": "ee_near_goal", "tolerance": 0.02}],
-                    [{"check": "object_moved", "tolerance": 0.03}]),
+                    [{"check": "object_moved", "tolerance": RELEASE_MOVED_TOLERANCE}]),
     }
     return table[skill]
 
