@@ -224,6 +224,7 @@ class Controller:
         self._hold_reason = "start-up: holding measured position"
         self._last_step: float | None = None
         self._last_mode = "idle"
+        self._mode_since: float | None = None  # step time (the caller's clock) the mode began
         self._last_guard = ""
         self._last_limited = 0
         self._last_rejection = ""
@@ -465,7 +466,8 @@ class Controller:
     def step(self, now: float) -> ControlOutput:
         """Compute the command for this control period (call once per period)."""
         if not self._state_wd.has_state:
-            self._last_mode, self._last_guard, self._last_limited = "idle", "", 0
+            self._set_mode("idle", now)
+            self._last_guard, self._last_limited = "", 0
             return ControlOutput(False, "idle", _EMPTY, _EMPTY, _EMPTY, self._guard_name(), 0, now)
         if self._target is None:
             self._target = self._meas_pos.copy()
@@ -547,8 +549,14 @@ class Controller:
         self._cmd_pos = position.copy()
         self._cmd_vel = velocity.copy()
         self._last_step = now
-        self._last_mode, self._last_guard, self._last_limited = mode, guard, n_limited
+        self._set_mode(mode, now)
+        self._last_guard, self._last_limited = guard, n_limited
         return ControlOutput(True, mode, position, velocity, effort, guard, n_limited, now)
+
+    def _set_mode(self, mode: str, now: float) -> None:
+        if mode != self._last_mode or self._mode_since is None:
+            self._mode_since = now
+        self._last_mode = mode
 
     def _finish_trajectory(self, sampler: TrajectorySampler) -> None:
         final, _, _ = sampler.sample(sampler.end_time)
@@ -585,6 +593,9 @@ class Controller:
         imu_age = None if when is None or self._last_imu is None else when - self._last_imu
         return {
             "mode": self._last_mode,
+            # when the mode began, on the step clock (the node: CLOCK_MONOTONIC, which other
+            # processes on the machine share): a late status still tells when the guard acted
+            "mode_since_s": "" if self._mode_since is None else f"{self._mode_since:.6f}",  # full precision
             "active_guard": self._last_guard,
             "estop_reason": self._estop.reason or "",
             "tilt_reason": self._tilt.reason or "",

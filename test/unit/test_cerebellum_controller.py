@@ -231,12 +231,16 @@ def test_stale_setpoint_holds_within_one_period_after_deadline() -> None:
     sim.c.set_trajectory(fed_at, traj([2.0], [[0.9, 0.9, 0.9]]))
     while sim.now <= fed_at + 0.1 + 1e-12:
         assert sim.tick().mode == "tracking"
+    t_hold = sim.now
     out = sim.tick()  # first period past the deadline
     assert sim.now - DT - fed_at <= 0.1 + DT + 1e-9
     assert out.mode == "stale_setpoint_hold" and out.active_guard == "stale_setpoint"
+    # the status says when the guard acted (step clock), however late it is read
+    assert float(sim.c.status()["mode_since_s"]) == pytest.approx(t_hold, abs=1e-6)
     frozen = sim.outputs[-2].position.copy()
     out = sim.run(1.0)
     assert out.mode == "stale_setpoint_hold"  # stays until a new setpoint
+    assert float(sim.c.status()["mode_since_s"]) == pytest.approx(t_hold, abs=1e-6)
     np.testing.assert_allclose(out.position, frozen, atol=1e-3)  # stopped, far from the 0.9 goal
     assert (out.position < 0.2).all()
     assert "no setpoint for" in sim.c.status()["hold_reason"]
