@@ -83,12 +83,12 @@ class ExecutorConfig:
     progress_period_s: float = 0.2  # at most this often a status per progress message (phase changes always)
 
     def __post_init__(self) -> None:
-        problems = [f"{name} must be a finite number > 0 (got {getattr(self, name)!r})"
-                    for name in ("plan_deadline_s", "replan_deadline_s", "world_wait_s", "settle_window_s")
-                    if not (isinstance(getattr(self, name), (int, float)) and 0 < getattr(self, name) < math.inf)]
-        problems += [f"{name} must be a finite number >= 0 (got {getattr(self, name)!r})"
-                     for name in ("settle_timeout_s", "settle_tolerance_m", "progress_period_s")
-                     if not (isinstance(getattr(self, name), (int, float)) and 0 <= getattr(self, name) < math.inf)]
+        positive = ("plan_deadline_s", "replan_deadline_s", "world_wait_s", "settle_window_s")
+        problems = []
+        for name in positive + ("settle_timeout_s", "settle_tolerance_m", "progress_period_s"):
+            value, strict = getattr(self, name), name in positive
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and (value > 0 if strict else value >= 0)):
+                problems.append(f"{name} must be a finite number {'>' if strict else '>='} 0 (got {value!r})")
         if not (isinstance(self.max_replans, int) and self.max_replans >= 0):
             problems.append(f"max_replans must be an integer >= 0 (got {self.max_replans!r})")
         if not (isinstance(self.recovery_attempts, int) and self.recovery_attempts >= 1):

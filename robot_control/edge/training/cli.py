@@ -35,22 +35,27 @@ def _noise(text: str) -> tuple[float, ...]:
     return values
 
 
+def _comma_list(text: str) -> tuple[str, ...]:
+    """Comma-separated names, stripped, duplicates dropped, in order."""
+    return tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+
+
 def _robots(text: str) -> tuple[str, ...]:
-    robots = tuple(dict.fromkeys(r.strip() for r in text.split(",") if r.strip()))
+    robots = _comma_list(text)
     if not robots or any(r not in ("g1", "panda") for r in robots):
         raise argparse.ArgumentTypeError(f"expected g1, panda or g1,panda, got {text!r}")
     return robots
 
 
 def _objects(text: str) -> tuple[str, ...]:
-    objects = tuple(dict.fromkeys(o.strip() for o in text.split(",") if o.strip()))
+    objects = _comma_list(text)
     if not objects:
         raise argparse.ArgumentTypeError(f"expected comma-separated object names, got {text!r}")
     return objects
 
 
 def _skills(text: str) -> tuple[str, ...]:
-    skills = SKILLS if text == "all" else tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    skills = SKILLS if text == "all" else _comma_list(text)
     unknown = [s for s in skills if s not in SKILLS]
     if not skills or unknown:
         raise argparse.ArgumentTypeError(f"expected all or some of {', '.join(SKILLS)} (comma-separated), "

@@ -290,7 +290,8 @@ def ensure_demos(runner: Any, *, seed: int, episodes: int, noise: Sequence[float
     robot = runner.description.name
     seeds = demo_seeds(seed, episodes)
     meta = {"robot": robot, "seeds": f"{seeds[0]}-{seeds[-1]}", "episodes": len(seeds),
-            "noise": ",".join(repr(float(n)) for n in noise), "object": ",".join(objects) if len(objects) > 1 else runner.obj, "chain": ",".join(chain),
+            "noise": ",".join(repr(float(n)) for n in noise),
+            "object": ",".join(objects) if len(objects) > 1 else runner.obj, "chain": ",".join(chain),
             "generator": "robot_control.edge.training", "generator_code_sha256": generator_sha256()}
     if reuse:
         for candidate_chain in (CHAIN, tuple(chain)):
@@ -301,8 +302,7 @@ def ensure_demos(runner: Any, *, seed: int, episodes: int, noise: Sequence[float
                 return path
     path = dataset_path(data_dir, robot, seed, len(seeds), chain, objects)
     with EpisodeWriter(path, meta, CONTROL_RATE_HZ) as writer:
-        collect_demos(runner, seeds, noise, writer, chain=chain, progress=progress,
-                      objects=list(objects) if len(objects) > 1 else None)
+        collect_demos(runner, seeds, noise, writer, chain=chain, progress=progress, objects=objects or None)
     return path
 
 
@@ -502,7 +502,7 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
         policy = load_policy(load_manifest(manifest_path))
         res = evaluate_skill(run, policy, skill, test_seeds, progress=progress,
                              hold_s=SUCCESS_HOLD_S if hold_s is None else hold_s,
-                             objects=objects if len(objects) > 1 else None)
+                             objects=objects or None)
         evaluation[r] = res.to_manifest()
         if res.failures:
             log(f"{stem} on {r}: failed seeds {res.failures}")

@@ -257,7 +257,6 @@ def evaluate_skill(runner: SimEpisodeRunner, policy: SkillPolicy, skill: str, se
                     continue
                 runner.set_object(obj)
                 out = run_policy_skill(runner, policy, skill, hold_s=hold_s, judge_after_s=judge_after_s)
-                runner.set_object(saved)
                 result.episodes += 1
                 result.successes += int(out.success)
                 result.status[out.status] = result.status.get(out.status, 0) + 1
