@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from robot_control.edge.library import SkillLibrary
@@ -79,3 +80,24 @@ def test_quick_train_with_two_objects_uses_both_bin_slots(tmp_path: Path) -> Non
          "--objects", "red_cube,green_can", "--out", str(out), "--data-dir", str(data), "--no-progress"],
         capture_output=True, text=True, timeout=300, env=env)
     assert bad.returncode != 0 and "green_can" in bad.stderr and "not in the panda scene" in bad.stderr
+
+
+def test_parallel_demo_collection_writes_the_same_episodes(tmp_path: Path) -> None:
+    """ensure_demos(jobs=2): two spawned processes, then one file with the same episodes (seeds,
+    noise levels, arrays) in the same order as one process writes."""
+    from robot_control.edge.sim_episode import SimEpisodeRunner
+    from robot_control.edge.training.pipeline import ensure_demos
+
+    runner = SimEpisodeRunner("panda")
+    kw = {"seed": 0, "episodes": 3, "noise": (0.0, 0.001, 0.002), "chain": ("reach",), "reuse": False,
+          "progress": False, "log": lambda _: None}
+    one = read_episodes(ensure_demos(runner, data_dir=tmp_path / "one", **kw))
+    two_path = ensure_demos(runner, data_dir=tmp_path / "two", jobs=2, **kw)
+    two = read_episodes(two_path)
+    assert [(e.seed, e.noise, e.skill) for e in two] == [(e.seed, e.noise, e.skill) for e in one]
+    assert [e.noise for e in one] == [0.0, 0.001, 0.002]
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a.obs, b.obs)
+        np.testing.assert_array_equal(a.executed, b.executed)
+        np.testing.assert_array_equal(a.joint_position, b.joint_position)
+    assert not list(two_path.parent.glob("*.chunk*"))  # the workers' files are gone

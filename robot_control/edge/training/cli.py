@@ -35,6 +35,16 @@ def _noise(text: str) -> tuple[float, ...]:
     return values
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def _comma_list(text: str) -> tuple[str, ...]:
     """Comma-separated names, stripped, duplicates dropped, in order."""
     return tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
@@ -109,7 +119,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                              bc_config=config, progress=not args.no_progress,
                              reuse_dataset=not args.fresh_dataset,
                              full_chain=not args.quick or len(args.objects or ()) > 1,
-                             objects=args.objects or ())
+                             objects=args.objects or (), jobs=args.jobs)
         print(report.summary(), flush=True)
         lib = SkillLibrary.load(out)
         if report.manifest_path.name in lib.rejected:
@@ -142,6 +152,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     train.add_argument("--objects", type=_objects, default=None,
                        help="objects each demonstration / evaluation run moves in turn, e.g. red_cube,green_can "
                             "(the second goes to the bin's other slot; default: the scene's first object)")
+    train.add_argument("--jobs", type=_positive_int, default=1,
+                       help="processes collecting demonstrations (default 1; the file is the same)")
     train.add_argument("--quick", action="store_true", help="tiny dataset, model and evaluation (smoke test)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.set_defaults(func=cmd_train)

@@ -279,12 +279,52 @@ def eval_seeds(seed: int, episodes: int) -> list[int]:
     return [seed * SEED_STRIDE + EVAL_SEED_OFFSET + i for i in range(episodes)]
 
 
+def _collect_chunk(robot: str, obj: str, seeds: Sequence[int], noise: Sequence[float], chain: Sequence[str],
+                   objects: Sequence[str], first_index: int, path: str) -> int:
+    """One worker process's share of `ensure_demos(jobs > 1)`: seeds[...] into its own file."""
+    from robot_control.edge.sim_episode import SimEpisodeRunner
+    from robot_control.edge.training.rollout import collect_demos
+
+    runner = SimEpisodeRunner(robot, obj=obj)
+    with EpisodeWriter(path, {"chunk_of": robot, "first_index": first_index}, CONTROL_RATE_HZ) as writer:
+        collect_demos(runner, seeds, noise, writer, chain=chain, progress=False, objects=objects or None,
+                      first_index=first_index)
+        return writer.count
+
+
+def _collect_parallel(runner: Any, seeds: Sequence[int], noise: Sequence[float], chain: Sequence[str],
+                      objects: Sequence[str], writer: EpisodeWriter, jobs: int, log: Callable[[str], None]) -> None:
+    """Collect in `jobs` spawned processes (contiguous seed chunks, one file each), then append the
+    chunks' episodes to `writer` in seed order: the same file one process would write."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    bounds = np.linspace(0, len(seeds), jobs + 1).round().astype(int)
+    chunks = [(int(a), list(seeds[a:b])) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    parts = [writer.path.with_name(f"{writer.path.name}.chunk{k}") for k in range(len(chunks))]
+    log(f"collecting {len(seeds)} demonstration runs in {len(chunks)} processes")
+    try:
+        with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_collect_chunk, runner.description.name, runner.obj, chunk, tuple(noise),
+                                   tuple(chain), tuple(objects), first, str(part))
+                       for (first, chunk), part in zip(chunks, parts, strict=True)]
+            for future in futures:
+                future.result()
+        for part in parts:
+            for ep in read_episodes(part, joints=True):
+                writer.add(ep)
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+
+
 def ensure_demos(runner: Any, *, seed: int, episodes: int, noise: Sequence[float], chain: Sequence[str],
                  data_dir: Path, reuse: bool = True, progress: bool = True,
-                 log: Callable[[str], None] = print, objects: Sequence[str] = ()) -> Path:
+                 log: Callable[[str], None] = print, objects: Sequence[str] = (), jobs: int = 1) -> Path:
     """The robot's demonstration file for these seeds / noise / chain, collected unless an identical
     one (same options and generator code) exists; a full-chain file serves every skill. With
-    several `objects` every run moves each of them in turn."""
+    several `objects` every run moves each of them in turn. `jobs` > 1 collects in that many
+    processes (same episodes, same file)."""
     from robot_control.edge.training.rollout import collect_demos
 
     robot = runner.description.name
@@ -302,7 +342,10 @@ def ensure_demos(runner: Any, *, seed: int, episodes: int, noise: Sequence[float
                 return path
     path = dataset_path(data_dir, robot, seed, len(seeds), chain, objects)
     with EpisodeWriter(path, meta, CONTROL_RATE_HZ) as writer:
-        collect_demos(runner, seeds, noise, writer, chain=chain, progress=progress, objects=objects or None)
+        if jobs > 1 and len(seeds) > 1:
+            _collect_parallel(runner, seeds, noise, chain, objects, writer, min(jobs, len(seeds)), log)
+        else:
+            collect_demos(runner, seeds, noise, writer, chain=chain, progress=progress, objects=objects or None)
     return path
 
 
@@ -381,7 +424,7 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
                 out_dir: str | Path, noise: Sequence[float] = DEFAULT_NOISE, data_dir: str | Path | None = None,
                 bc_config: BCConfig | None = None, progress: bool = True, hold_s: float | None = None,
                 reuse_dataset: bool = True, full_chain: bool = True, objects: Sequence[str] = (),
-                log: Callable[[str], None] = print) -> TrainReport:
+                jobs: int = 1, log: Callable[[str], None] = print) -> TrainReport:
     """`objects`: demonstrations and evaluation move each of these in turn per run (the second
     one to the bin's other slot); default: the scene's first object only."""
     from robot_control.edge.sim_episode import SimEpisodeRunner
@@ -427,7 +470,7 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
 
     # 1. demonstrations -> one MCAP file per robot (shared by every skill trained from it)
     files = {r: ensure_demos(run, seed=seed, episodes=episodes, noise=noise, chain=chain, data_dir=Path(data_dir),
-                             reuse=reuse_dataset, progress=progress, log=log, objects=objects)
+                             reuse=reuse_dataset, progress=progress, log=log, objects=objects, jobs=jobs)
              for r, run in runners.items()}
     timings["demos"] = time.perf_counter() - t0
 

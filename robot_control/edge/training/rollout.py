@@ -86,8 +86,10 @@ class DemoStats:
 
 def collect_demos(runner: SimEpisodeRunner, seeds: Sequence[int], noises: Sequence[float], writer: EpisodeWriter,
                   chain: Sequence[str] = CHAIN, progress: bool = True,
-                  objects: Sequence[str] | None = None) -> DemoStats:
-    """Expert demonstrations: one chain run per seed (episode i uses noise level noises[i % len(noises)]);
+                  objects: Sequence[str] | None = None, first_index: int = 0) -> DemoStats:
+    """Expert demonstrations: one chain run per seed (episode i uses noise level
+    noises[(first_index + i) % len(noises)]: a chunk of a longer seed list, collected in another
+    process, keeps the noise levels the whole list would give);
     every skill the run reached is written as one episode (the chain stops at a failed skill).
     `objects`: the chain moves each in turn in the same run (the second one to the bin's other
     slot); each object's skills are episodes of their own."""
@@ -98,7 +100,7 @@ def collect_demos(runner: SimEpisodeRunner, seeds: Sequence[int], noises: Sequen
     robot = runner.description.name
     bar = _progress(list(enumerate(seeds)), progress, desc=f"demos {robot} ({'-'.join(chain)})", unit="ep")
     for i, seed in bar:
-        noise = float(noises[i % len(noises)])
+        noise = float(noises[(first_index + i) % len(noises)])
         with _joint_tap(runner) as tape:
             res = runner.run(seed, chain=chain, noise=noise, record=True, objs=objects)
         stats.runs += 1
