@@ -15,6 +15,11 @@ One run does:
    arm joint (streamed JointTrajectory setpoints) and stand-and-hold (IMU tilt, leg drift);
 3. prints one JSON object (and writes it to --out if given).
 
+`--realtime-priority N` runs the cerebellum's loop and the C loop under SCHED_FIFO at N (the
+body's loop at N-1; needs root or CAP_SYS_NICE; "realtime" in the JSON says whether it was
+granted). `--executor-inputs` is the A/B switch for how the cerebellum gets joint states:
+executor callbacks instead of its control thread taking them.
+
 This is a benchmark, not a test: nothing here asserts on timing. The exit code is 0 when
 something was measured, 1 otherwise. The machine may be shared: the JSON records nproc and
 the load average so the numbers can be read in context.
@@ -453,6 +458,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
     result: dict[str, Any] = {
         "machine": {"nproc": os.cpu_count(), "load_avg_start": list(os.getloadavg())},
         "config": {"duration_s": args.duration, "warmup_s": args.warmup, "stack": args.stack,
+                   "realtime_priority": args.realtime_priority,
+                   "inputs": "executor callbacks" if args.executor_inputs else "taken by the control thread",
                    "domain_id": args.domain_id},
         "errors": [],
     }
@@ -471,10 +478,14 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         result["errors"].append(f"baseline compile failed: {exc}")
 
     stack = load_stack(args.stack)
-    nodes = tuple(
-        dataclasses.replace(n, parameters={**n.parameters, "stats_file": str(stats_path)})
-        if n.name == "cerebellum" else n
-        for n in stack.nodes)
+    rt = int(args.realtime_priority)
+    extra: dict[str, dict[str, Any]] = {"cerebellum": {"stats_file": str(stats_path)}}
+    if args.executor_inputs:  # the A/B baseline: state callbacks on the executor thread
+        extra["cerebellum"]["inputs_on_control_thread"] = False
+    if rt > 0:  # SCHED_FIFO: the cerebellum's loop at rt, the body's (its state source) one below
+        extra["cerebellum"]["realtime_priority"] = rt
+        extra["body"] = {"realtime_priority": max(1, rt - 1)}
+    nodes = tuple(dataclasses.replace(n, parameters={**n.parameters, **extra.get(n.name, {})}) for n in stack.nodes)
     stack = dataclasses.replace(stack, nodes=nodes)
 
     window_s = float(args.duration)
@@ -507,7 +518,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         rec.recording = True
         t_window = time.monotonic()
         if exe is not None:
-            baseline_proc = subprocess.Popen([str(exe), f"{window_s:g}"], stdout=subprocess.PIPE,
+            baseline_proc = subprocess.Popen([str(exe), f"{window_s:g}", "1000", str(max(0, rt))],
+                                             stdout=subprocess.PIPE,
                                              stderr=subprocess.PIPE, text=True)
         track_at = t_window + max(0.0, (window_s - track_s) / 2)
         while time.monotonic() < track_at and runner.alive:
@@ -590,6 +602,7 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
         "jitter_us": {k: jit.get(k) for k in ("p50", "p99", "max")},
         "missed_pct": loop.get("missed_pct"),
         "missed_periods": loop.get("missed"),
+        "realtime": loop.get("realtime"),
         "missed_pct_window": diagw.get("missed_pct"),
         "latency_us": {k: lat.get(k) for k in ("p50", "p99", "max")},
         "compute_us": {k: stats.get("compute_us", {}).get(k) for k in ("p50", "p99", "max")},
@@ -617,7 +630,7 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
     base_jit = base.get("jitter_us", {}) if isinstance(base, dict) else {}
     baseline = {
         "jitter_us": {k: base_jit.get(k) for k in ("p50", "p99", "p999", "max")},
-        "missed_pct": base.get("missed_pct"), "rate_hz": base.get("rate_hz"),
+        "missed_pct": base.get("missed_pct"), "rate_hz": base.get("rate_hz"), "realtime": base.get("realtime"),
         "periods": base.get("periods"), "timer_slack_ns": base.get("timer_slack_ns"),
         "run": "concurrently with the stack, over the same measurement window",
     }
@@ -671,6 +684,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     parser.add_argument("--stack", default="sim_g1")
     parser.add_argument("--domain-id", type=int, default=77)
+    parser.add_argument("--executor-inputs", action="store_true",
+                        help="cerebellum with inputs_on_control_thread=false (joint states via executor callbacks)")
+    parser.add_argument("--realtime-priority", type=int, default=0,
+                        help="SCHED_FIFO priority for the cerebellum loop and the C baseline (the body's "
+                             "loop one below); 0: normal scheduling (default). Needs CAP_SYS_NICE / root")
     parser.add_argument("--joint", default="right_elbow_joint", help="joint tracking the sinusoid")
     parser.add_argument("--amplitude", type=float, default=0.2, help="rad")
     parser.add_argument("--freq", type=float, default=1.0, help="Hz")

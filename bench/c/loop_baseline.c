@@ -6,7 +6,10 @@
  * next future deadline and count the skipped periods as missed. Records wake lateness
  * (actual wake - deadline) per period and prints one JSON object on stdout.
  *
- *   loop_baseline [duration_s=30] [period_us=1000]
+ *   loop_baseline [duration_s=30] [period_us=1000] [rt_priority=0]
+ *
+ * rt_priority > 0 asks for SCHED_FIFO at that priority (as PeriodicLoop's realtime_priority
+ * does); "realtime" in the output says whether it was granted.
  *
  * Build: gcc -O2 -o loop_baseline loop_baseline.c   (bench/cerebellum.py does this)
  */
@@ -14,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -41,8 +45,9 @@ static double percentile_us(const int64_t *sorted, size_t n, double p) {
 int main(int argc, char **argv) {
     double duration_s = argc > 1 ? atof(argv[1]) : 30.0;
     double period_us = argc > 2 ? atof(argv[2]) : 1000.0;
-    if (duration_s <= 0 || period_us <= 0) {
-        fprintf(stderr, "usage: %s [duration_s>0] [period_us>0]\n", argv[0]);
+    int rt_priority = argc > 3 ? atoi(argv[3]) : 0;
+    if (duration_s <= 0 || period_us <= 0 || rt_priority < 0) {
+        fprintf(stderr, "usage: %s [duration_s>0] [period_us>0] [rt_priority>=0]\n", argv[0]);
         return 2;
     }
     const int64_t period = (int64_t)(period_us * 1000.0);
@@ -53,6 +58,11 @@ int main(int argc, char **argv) {
         return 1;
     }
     int slack_ok = prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0) == 0;
+    int realtime = 0;
+    if (rt_priority > 0) {
+        struct sched_param sp = {.sched_priority = rt_priority};
+        realtime = sched_setscheduler(0, SCHED_FIFO, &sp) == 0;
+    }
 
     int64_t start = now_ns();
     int64_t end = start + (int64_t)(duration_s * 1e9);
@@ -85,12 +95,12 @@ int main(int argc, char **argv) {
     mean = periods ? mean / (double)periods / 1000.0 : 0.0;
     int64_t total = (int64_t)periods + missed;
     printf("{\"periods\": %zu, \"missed\": %lld, \"missed_pct\": %.6f, \"rate_hz\": %.3f, "
-           "\"elapsed_s\": %.3f, \"period_us\": %.1f, \"timer_slack_ns\": %s, "
+           "\"elapsed_s\": %.3f, \"period_us\": %.1f, \"timer_slack_ns\": %s, \"realtime\": %s, "
            "\"jitter_us\": {\"n\": %zu, \"p50\": %.3f, \"p99\": %.3f, \"p999\": %.3f, "
            "\"max\": %.3f, \"mean\": %.3f}}\n",
            periods, (long long)missed, total ? 100.0 * (double)missed / (double)total : 0.0,
            elapsed > 0 ? (double)periods / elapsed : 0.0, elapsed, period_us,
-           slack_ok ? "1000" : "null", periods,
+           slack_ok ? "1000" : "null", realtime ? "true" : "false", periods,
            percentile_us(lateness, periods, 50.0), percentile_us(lateness, periods, 99.0),
            percentile_us(lateness, periods, 99.9),
            periods ? (double)lateness[periods - 1] / 1000.0 : 0.0, mean);

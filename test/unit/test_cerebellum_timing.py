@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from robot_control.cerebellum.node import PhaseLock
+from robot_control.cerebellum.node import PhaseLock, topic_remap_args
 from robot_control.common.periodic import PeriodicLoop, RealTimeFactor, every_n_cycles
 
 pytestmark = pytest.mark.unit
@@ -113,3 +113,15 @@ def test_real_time_factor() -> None:
     assert rtf.update(101.0, 0.5) == pytest.approx(0.5)  # the sim fell behind
     assert rtf.update(101.0, 0.7) == pytest.approx(0.5)  # no wall time elapsed: unchanged
     assert rtf.update(103.0, 2.5) == pytest.approx(1.0)
+
+
+def test_topic_remap_args_for_the_control_threads_io_node() -> None:
+    """The io node takes the process's topic remaps, not its node-name ones (or it would be
+    named like the cerebellum), and node-specific rules only when they name the cerebellum."""
+    argv = ["cerebellum", "--ros-args", "-r", "__node:=cerebellum", "-r", "__ns:=/robot",
+            "-r", "/joint_states:=/g1/joint_states", "--remap", "cerebellum:/imu/data:=/g1/imu",
+            "-r", "body:/joint_commands:=/x", "--params-file", "p.yaml"]
+    assert topic_remap_args(argv, "cerebellum") == [
+        "--ros-args", "-r", "/joint_states:=/g1/joint_states", "-r", "/imu/data:=/g1/imu"]
+    assert topic_remap_args(["cerebellum", "--ros-args", "-r", "__node:=cerebellum"], "cerebellum") == []
+    assert topic_remap_args(["x", "-r", "/a:=/b"], "cerebellum") == []  # not a ROS argument
