@@ -6,7 +6,10 @@ object, `text` = object name, pose and size), /base_pose (geometry_msgs/PoseStam
 the driver knows it), /clock for simulated drivers (at `clock_rate_hz`, default 250 Hz;
 0 turns it off) and /diagnostics; subscribes /joint_commands (sensor_msgs/JointState:
 position targets with optional velocity/effort feed-forward). Bad commands are rejected
-with a reason and the driver keeps its last good targets.
+with a reason and the driver keeps its last good targets. With `commands_on_control_thread`
+(default) the driver loop takes /joint_commands itself at the start of each cycle
+(robot_control.common.ros.ControlThreadInputs: no executor callback competes with the loop
+for the GIL at 1 kHz); false: an executor callback stores the latest command.
 
 Stamps: with `use_sim_time` true, a simulated body stamps every message with its simulated
 time (the time /clock carries), so stamps stay consistent when the simulation runs slower
@@ -90,6 +93,7 @@ def reset_world(driver, sim_seed: int = NO_SEED) -> str:
 
 def main(args: list[str] | None = None) -> int:
     prepare_process()
+    argv = list(sys.argv if args is None else args)
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from geometry_msgs.msg import PoseStamped, WrenchStamped
@@ -117,6 +121,7 @@ def main(args: list[str] | None = None) -> int:
             self._param("imu_rate_hz", 500.0)
             self._param("diagnostics_period_s", 1.0)
             self._param("realtime_priority", 0)
+            self._param("commands_on_control_thread", True)
             self._param("clock_rate_hz", 250.0)
             self._param("min_real_time_factor", 0.9)
             self._param("push_duration_s", 0.2)
@@ -124,6 +129,7 @@ def main(args: list[str] | None = None) -> int:
             self._param("sim_seed", NO_SEED)
             self.add_on_set_parameters_callback(self._check_parameters)
             self.driver = None
+            self.inputs: R.ControlThreadInputs | None = None
             self.loop: PeriodicLoop | None = None
             self._free_thread: threading.Thread | None = None
             self._free_stop = threading.Event()
@@ -181,8 +187,13 @@ def main(args: list[str] | None = None) -> int:
             self.base_pub = self.create_publisher(PoseStamped, "/base_pose", R.sensor_qos())
             self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
             self.clock_pub = self.create_publisher(Clock, "/clock", R.sensor_qos()) if self.driver.simulated else None
-            self.cmd_sub = self.create_subscription(JointState, "/joint_commands", self._on_command,
-                                                    R.sensor_qos(depth=1))
+            if self.p("commands_on_control_thread"):
+                self.inputs = R.ControlThreadInputs(self, argv)
+                self.inputs.add(JointState, "/joint_commands", R.sensor_qos(depth=1),
+                                lambda msg, _arrival: self._on_command(msg))
+            else:
+                self.cmd_sub = self.create_subscription(JointState, "/joint_commands", self._on_command,
+                                                        R.sensor_qos(depth=1))
             self.push_sub = self.create_subscription(WrenchStamped, "/sim/push", self._on_push, R.command_qos())
             self.reset_srv = self.create_service(Trigger, "/sim/reset", self._on_sim_reset)
             # Messages published every cycle are built once and refilled (constructors are slow).
@@ -229,6 +240,7 @@ def main(args: list[str] | None = None) -> int:
 
         def on_cleanup(self, state: State) -> TransitionCallbackReturn:
             self._stop_loop()
+            self._destroy_inputs()
             if self.driver is not None:
                 self.driver.shutdown()
                 self.driver = None
@@ -236,6 +248,11 @@ def main(args: list[str] | None = None) -> int:
 
         def on_shutdown(self, state: State) -> TransitionCallbackReturn:
             return self.on_cleanup(state)
+
+        def _destroy_inputs(self) -> None:
+            if self.inputs is not None:
+                self.inputs.destroy()
+                self.inputs = None
 
         def _stop_loop(self) -> None:
             if self.loop is not None:
@@ -323,6 +340,8 @@ def main(args: list[str] | None = None) -> int:
                 self._cycle_once()
 
         def _cycle_once(self) -> None:
+            if self.inputs is not None:
+                self.inputs.take()
             driver = self.driver
             with self._command_lock:
                 command, self._command = self._command, None
@@ -473,6 +492,7 @@ def main(args: list[str] | None = None) -> int:
         code = 1
     finally:
         node._stop_loop()
+        node._destroy_inputs()
         if node.driver is not None:
             try:
                 node.driver.shutdown()

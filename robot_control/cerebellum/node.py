@@ -12,7 +12,7 @@ The control loop runs on a dedicated thread with absolute-deadline sleeps
 (robot_control.common.periodic.PeriodicLoop), never on the executor. With
 `inputs_on_control_thread` (default) the loop takes /joint_states and /imu/data itself at
 the start of each cycle, from subscriptions of a second node ("<name>_io") that no executor
-spins: at 1 kHz the executor thread would otherwise hold the GIL for every state message just
+spins (robot_control.common.ros.ControlThreadInputs): at 1 kHz the executor thread would otherwise hold the GIL for every state message just
 when the control thread wakes (measured on 2 cores with SCHED_FIFO: the C loop's p99 jitter
 93 us, ours 878 us with executor callbacks). Arrival times then come from the middleware's
 receive timestamps. With false, subscription callbacks on the executor store the latest
@@ -95,30 +95,6 @@ class PhaseLock:
         return shift
 
 
-def topic_remap_args(argv: list[str], node_name: str) -> list[str]:
-    """The topic remappings among a process's ROS arguments, for a helper node of `node_name`:
-    `-r from:=to` rules and `node_name:from:=to` ones (prefix dropped); node name / namespace
-    rules (`__node:=`, `__ns:=`) and rules for other nodes are left out."""
-    rules: list[str] = []
-    in_ros = False
-    it = iter(argv)
-    for arg in it:
-        if arg == "--ros-args":
-            in_ros = True
-        elif arg == "--":
-            in_ros = False
-        elif in_ros and arg in ("-r", "--remap"):
-            rule = next(it, "")
-            src = rule.split(":=", 1)[0]
-            if ":" in src and not src.startswith("/"):  # node-specific "node:from:=to"
-                target, rule = rule.split(":", 1)
-                if target != node_name:
-                    continue
-            if ":=" in rule and not rule.startswith("__"):
-                rules.append(rule)
-    return ["--ros-args", *(x for rule in rules for x in ("-r", rule))] if rules else []
-
-
 def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read top to bottom
     prepare_process()
     argv = list(sys.argv if args is None else args)
@@ -185,19 +161,11 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             self.cmd_pub = self.create_publisher(JointState, "/joint_commands", R.sensor_qos(depth=1))
             self.status_pub = self.create_publisher(DiagnosticStatus, "/cerebellum/status", 10)
             self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-            self.io_node: Node | None = None
-            self._polled: list[tuple[Any, Any]] = []  # (subscription, handler) taken by the control thread
+            self.inputs: R.ControlThreadInputs | None = None
             if p("inputs_on_control_thread"):
-                # not the process's global ROS args: their __node:= would rename it to ours
-                self.io_node = Node(f"{self.get_name()}_io", namespace=self.get_namespace(),
-                                    context=self.context, use_global_arguments=False,
-                                    cli_args=topic_remap_args(argv, self.get_name()),
-                                    start_parameter_services=False, enable_rosout=False)
-                self._polled = [
-                    (self.io_node.create_subscription(JointState, "/joint_states", lambda _: None,
-                                                      R.sensor_qos(depth=1)), self._on_state),
-                    (self.io_node.create_subscription(Imu, "/imu/data", lambda _: None, R.sensor_qos(depth=1)),
-                     self._on_imu)]
+                self.inputs = R.ControlThreadInputs(self, argv)
+                self.inputs.add(JointState, "/joint_states", R.sensor_qos(depth=1), self._on_state)
+                self.inputs.add(Imu, "/imu/data", R.sensor_qos(depth=1), self._on_imu)
             else:
                 self.create_subscription(JointState, "/joint_states", self._on_state, R.sensor_qos(depth=1))
                 self.create_subscription(Imu, "/imu/data", self._on_imu, R.sensor_qos(depth=1))
@@ -220,23 +188,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             self.get_logger().info(f"controlling {len(names)} joints of {self.robot.name} at "
                                    f"{self.config.rate_hz:g} Hz (phase lock {'on' if self.phase else 'off'})")
 
-        # -- inputs (executor thread, or the control thread via _take_inputs) -------------------
-        def _take_inputs(self) -> None:
-            """Take every waiting /joint_states and /imu/data message (control thread)."""
-            wall_minus_mono = time.time_ns() - time.monotonic_ns()
-            for sub, handler in self._polled:
-                while True:
-                    try:
-                        with sub.handle:
-                            taken = sub.handle.take_message(sub.msg_type, sub.raw)
-                    except Exception:  # noqa: BLE001 - InvalidHandle / context gone during shutdown
-                        return
-                    if taken is None:
-                        break
-                    msg, info = taken
-                    received = int(info.get("received_timestamp") or 0)
-                    handler(msg, received - wall_minus_mono if received > 0 else time.monotonic_ns())
-
+        # -- inputs (the control thread via self.inputs, or executor callbacks) -------------------
         def _on_state(self, msg: JointState, arrival: int | None = None) -> None:
             arrival = time.monotonic_ns() if arrival is None else arrival
             problem = self.merger.update(arrival, msg.name, msg.position, msg.velocity)
@@ -301,8 +253,8 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
         # -- control loop (dedicated thread) ---------------------------------------------------
         def _tick(self) -> None:
             tick_ns = time.monotonic_ns()
-            if self._polled:
-                self._take_inputs()
+            if self.inputs is not None:
+                self.inputs.take()
             now = tick_ns / 1e9
             with self.lock:
                 state = self._state if self._state_seq != self._used_seq else None
@@ -401,8 +353,8 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                 from pathlib import Path
 
                 Path(stats_file).write_text(json.dumps(node.stats(), indent=2))
-            if node.io_node is not None:
-                node.io_node.destroy_node()
+            if node.inputs is not None:
+                node.inputs.destroy()
             node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()

@@ -157,3 +157,75 @@ def spin(node, *, executor=None, until: Callable[[], bool] | None = None, timeou
         if own:
             executor.remove_node(node)
             executor.shutdown(timeout_sec=1.0)
+
+
+def topic_remap_args(argv: Iterable[str], node_name: str) -> list[str]:
+    """The topic remappings among a process's ROS arguments, for a helper node of `node_name`:
+    `-r from:=to` rules and `node_name:from:=to` ones (prefix dropped); node name / namespace
+    rules (`__node:=`, `__ns:=`) and rules for other nodes are left out."""
+    rules: list[str] = []
+    in_ros = False
+    it = iter(argv)
+    for arg in it:
+        if arg == "--ros-args":
+            in_ros = True
+        elif arg == "--":
+            in_ros = False
+        elif in_ros and arg in ("-r", "--remap"):
+            rule = next(it, "")
+            src = rule.split(":=", 1)[0]
+            if ":" in src and not src.startswith("/"):  # node-specific "node:from:=to"
+                target, rule = rule.split(":", 1)
+                if target != node_name:
+                    continue
+            if ":=" in rule and not rule.startswith("__"):
+                rules.append(rule)
+    return ["--ros-args", *(x for rule in rules for x in ("-r", rule))] if rules else []
+
+
+class ControlThreadInputs:
+    """Subscriptions a control thread takes itself, at the start of each cycle.
+
+    They live on a second node of the process ("<owner>_io") that no executor spins, so the
+    executor thread never runs Python for them: at 1 kHz it would otherwise hold the GIL for
+    every message just when the control thread wakes. The node takes the process's topic
+    remaps (not its `__node:=`, which would give it the owner's name). Handlers get the
+    message and its arrival time on CLOCK_MONOTONIC (ns), from the middleware's receive
+    timestamp when it has one.
+    """
+
+    def __init__(self, owner, argv: Iterable[str]) -> None:
+        from rclpy.node import Node
+
+        self.node = Node(f"{owner.get_name()}_io", namespace=owner.get_namespace(), context=owner.context,
+                         use_global_arguments=False, cli_args=topic_remap_args(argv, owner.get_name()),
+                         start_parameter_services=False, enable_rosout=False)
+        self._subs: list[tuple[object, Callable[[object, int], None]]] = []
+
+    def add(self, msg_type, topic: str, qos, handler: Callable[[object, int], None]):
+        sub = self.node.create_subscription(msg_type, topic, lambda _msg: None, qos)
+        self._subs.append((sub, handler))
+        return sub
+
+    def take(self) -> int:
+        """Hand every waiting message to its handler; returns how many (0 once the node is gone)."""
+        wall_minus_mono = time.time_ns() - time.monotonic_ns()
+        count = 0
+        for sub, handler in self._subs:
+            while True:
+                try:
+                    with sub.handle:
+                        taken = sub.handle.take_message(sub.msg_type, sub.raw)
+                except Exception:  # noqa: BLE001 - InvalidHandle / context gone during shutdown
+                    return count
+                if taken is None:
+                    break
+                msg, info = taken
+                received = int(info.get("received_timestamp") or 0)
+                handler(msg, received - wall_minus_mono if received > 0 else time.monotonic_ns())
+                count += 1
+        return count
+
+    def destroy(self) -> None:
+        self._subs = []
+        self.node.destroy_node()

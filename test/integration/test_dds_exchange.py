@@ -111,3 +111,36 @@ def test_observer_keeps_spinning_after_an_executor_error(ros) -> None:
     assert got and got[0] == "still here", f"the observer stopped delivering (errors: {ros.spin_errors})"
     assert ros._thread.is_alive()
     assert ros.spin_errors and "injected" in ros.spin_errors[0]
+
+
+def test_control_thread_inputs_take_what_no_executor_sees(ros):
+    """ControlThreadInputs: messages wait for take() (the owner's spun executor never runs them),
+    arrive with a CLOCK_MONOTONIC arrival time, keep the process's topic remaps and not its
+    node-name rule."""
+    import time
+
+    from sensor_msgs.msg import JointState
+
+    from robot_control.common.ros import ControlThreadInputs, sensor_qos
+    from robot_control.testing import wait_for, wait_for_subscribers
+
+    argv = ["x", "--ros-args", "-r", "__node:=renamed", "-r", "/remapped_in:=/ct_inputs"]
+    inputs = ControlThreadInputs(ros.node, argv)
+    got: list[tuple[list[float], int]] = []
+    try:
+        assert inputs.node.get_name() == f"{ros.node.get_name()}_io"
+        inputs.add(JointState, "/remapped_in", sensor_qos(depth=10),
+                   lambda msg, arrival: got.append((list(msg.position), arrival)))
+        pub = ros.node.create_publisher(JointState, "/ct_inputs", sensor_qos(depth=10))
+        wait_for_subscribers(pub, timeout_s=15.0)
+        before = time.monotonic_ns()
+        for i in range(3):
+            pub.publish(JointState(name=["a"], position=[float(i)]))
+        time.sleep(0.5)  # the session's executor spins all along: it must not take them
+        assert got == []
+        wait_for(lambda: inputs.take() >= 0 and len(got) == 3, 5.0, what="3 taken messages")
+        assert [p for p, _ in got] == [[0.0], [1.0], [2.0]]
+        assert all(before - 5_000_000 <= t <= time.monotonic_ns() - 400_000_000 for _, t in got), (before, got)
+    finally:
+        inputs.destroy()
+    assert inputs.take() == 0  # after destroy: nothing, no error

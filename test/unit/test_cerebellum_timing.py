@@ -10,8 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from robot_control.cerebellum.node import PhaseLock, topic_remap_args
+from robot_control.cerebellum.node import PhaseLock
 from robot_control.common.periodic import PeriodicLoop, RealTimeFactor, every_n_cycles
+from robot_control.common.ros import topic_remap_args
 
 pytestmark = pytest.mark.unit
 
