@@ -18,7 +18,8 @@ One run does:
 `--realtime-priority N` runs the cerebellum's loop and the C loop under SCHED_FIFO at N (the
 body's loop at N-1; needs root or CAP_SYS_NICE; "realtime" in the JSON says whether it was
 granted). `--executor-inputs` is the A/B switch for how the cerebellum gets joint states:
-executor callbacks instead of its control thread taking them.
+executor callbacks instead of its control thread taking them (and the body's /joint_commands
+likewise).
 
 This is a benchmark, not a test: nothing here asserts on timing. The exit code is 0 when
 something was measured, 1 otherwise. The machine may be shared: the JSON records nproc and
@@ -480,11 +481,13 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
     stack = load_stack(args.stack)
     rt = int(args.realtime_priority)
     extra: dict[str, dict[str, Any]] = {"cerebellum": {"stats_file": str(stats_path)}}
-    if args.executor_inputs:  # the A/B baseline: state callbacks on the executor thread
+    extra["body"] = {}
+    if args.executor_inputs:  # the A/B baseline: inputs via executor callbacks in both nodes
         extra["cerebellum"]["inputs_on_control_thread"] = False
+        extra["body"]["commands_on_control_thread"] = False
     if rt > 0:  # SCHED_FIFO: the cerebellum's loop at rt, the body's (its state source) one below
         extra["cerebellum"]["realtime_priority"] = rt
-        extra["body"] = {"realtime_priority": max(1, rt - 1)}
+        extra["body"]["realtime_priority"] = max(1, rt - 1)
     nodes = tuple(dataclasses.replace(n, parameters={**n.parameters, **extra.get(n.name, {})}) for n in stack.nodes)
     stack = dataclasses.replace(stack, nodes=nodes)
 
@@ -685,7 +688,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="sim_g1")
     parser.add_argument("--domain-id", type=int, default=77)
     parser.add_argument("--executor-inputs", action="store_true",
-                        help="cerebellum with inputs_on_control_thread=false (joint states via executor callbacks)")
+                        help="cerebellum inputs_on_control_thread=false and body commands_on_control_thread=false "
+                             "(inputs via executor callbacks, as before)")
     parser.add_argument("--realtime-priority", type=int, default=0,
                         help="SCHED_FIFO priority for the cerebellum loop and the C baseline (the body's "
                              "loop one below); 0: normal scheduling (default). Needs CAP_SYS_NICE / root")
