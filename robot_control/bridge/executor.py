@@ -23,7 +23,8 @@ to a terminal `TaskState`, reporting every change through `on_status`:
    an object seen resting in the bin or on the table is held by no one (the scene was reset,
    or someone took it) before any planning.
    Before a replan, objects grasped but not lifted - a state a WorldState cannot express -
-   are let go with the contracts' un-grasp skill (release).
+   are let go with the contracts' un-grasp skill (release); so is the object of a grasp that
+   failed or timed out (the hand may have closed partway on it: a reach would drag it along).
 4. **Replan** when a skill ends FAILED or TIMED_OUT, or when the plan ran out but the goals
    are not observed in the world, once the scene has come to rest (bounded wait): `Replan` on the cloud (once, deadline
    ``replan_deadline_s``) with the executed steps, the resolved goals, the failed step and the
@@ -371,6 +372,9 @@ class TaskExecutor:
             if changed:
                 log.info("task %s: after %s %s the edge reports %s", self._task_id(), _call_text(call),
                          result.phase_name, changed)
+        if not result.ok and result.skill_failure and self.holding.assume_grasped(contract, call):
+            log.info("task %s: %s %s: opening the hand before anything else", self._task_id(), _call_text(call),
+                     result.phase_name)
         self._emit(skill_phase=result.phase_name, message=f"{label} {_call_text(call)}: {result.phase_name}"
                                                           + (f": {result.message}" if result.message else ""))
         return result

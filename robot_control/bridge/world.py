@@ -311,3 +311,21 @@ class HoldingTracker:
                 table = tables.get(cond.predicate)
                 if table is not None and (v := args(cond)):
                     table[v[0]] = v[1]
+
+    def assume_grasped(self, contract: skill_pb2.SkillContract | None, call: planner_pb2.SkillCall) -> str:
+        """After a call of a grasping skill (one that adds `grasped`) that did not succeed: the
+        hand may have closed partway on the object, so treat it as grasped (not lifted) and
+        let the executor open the hand and back off before it replans; the next reach would
+        otherwise drag the object along. Returns the object ("" if the skill does not grasp)."""
+        if contract is None:
+            return ""
+        binding = {a.name: a.symbol for a in call.arguments if a.WhichOneof("value") == "symbol"}
+        for cond in contract.add_effects:
+            vals = [binding.get(p) for p in cond.arguments]
+            if cond.predicate == GRASPED and len(vals) == 2 and all(vals):
+                arm, obj = vals
+                with self._lock:
+                    if self._holding.get(arm) != obj:
+                        self._grasped[arm] = obj
+                        return obj
+        return ""

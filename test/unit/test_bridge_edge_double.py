@@ -76,8 +76,10 @@ class FakeWorld:
                 return f"{arm} already holds {held}"
             if skill == "grasp" and obj in self.grasped.values():
                 return f"{obj} is in another hand"
-            if skill in ("lift", "transport", "place", "release") and held != obj:
+            if skill in ("lift", "transport", "place") and held != obj:
                 return f"{arm} does not hold {obj}"
+            if skill == "release" and held not in (obj, None):  # an empty hand opens and backs off
+                return f"{arm} holds {held}, not {obj}"
             if skill in ("transport", "place") and obj not in self.lifted:
                 return f"{obj} is not lifted"
         return ""

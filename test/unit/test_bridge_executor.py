@@ -343,6 +343,21 @@ def test_failed_recovery_release_is_tried_again_from_rest(rig: Rig) -> None:
 
 
 @pytest.mark.parametrize("rig", [{"arms": ("right_arm",)}], indirect=True)
+def test_failed_grasp_lets_go_before_replanning(rig: Rig) -> None:
+    """Live G1: a grasp of the can timed out with the Dex3 half closed on it, the replan's reach
+    went straight up and dragged the can over. A grasp that does not succeed is followed by the
+    un-grasp skill (open, back off), then the replan."""
+    rig.edge.fail_when(step_is("grasp", "green_can"), phase=Phase.TIMED_OUT, message="no success after 4.80 s")
+    final = rig.executor.run(TaskSpec("t-grasp", instruction=INSTRUCTION))
+    assert final.state is TaskState.SUCCEEDED and final.replans == 1, final.message
+    done = rig.edge.executed()
+    failed = done.index("grasp(right_arm,green_can)")
+    assert _is_recovery(rig.edge.calls[failed + 1]) and done[failed + 1] == "release(right_arm,green_can)", done
+    assert done[failed + 2] == "reach(right_arm,green_can)", done
+    assert rig.world.location("green_can") == "bin" and rig.executor.holding.snapshot() == {}
+
+
+@pytest.mark.parametrize("rig", [{"arms": ("right_arm",)}], indirect=True)
 def test_recovery_release_gives_up_after_its_attempts(rig: Rig) -> None:
     rig.edge.fail_when(step_is("lift", "green_can"), message="object slipped")
     rig.edge.fail_when(_is_recovery, times=5, message="failure check object_moved(tolerance=0.03) fired")
