@@ -108,7 +108,12 @@ def main(args: list[str] | None = None) -> int:
     from robot_control.body.registry import load_driver_class
     from robot_control.body.robot_description import load_robot
     from robot_control.common import ros as R
-    from robot_control.common.periodic import PeriodicLoop, RealTimeFactor, every_n_cycles
+    from robot_control.common.periodic import (
+        PeriodicLoop,
+        RealTimeFactor,
+        every_n_cycles,
+        try_realtime_priority,
+    )
 
     class BodyNode(LifecycleNode):
         def __init__(self) -> None:
@@ -486,6 +491,9 @@ def main(args: list[str] | None = None) -> int:
                 node.get_logger().fatal("could not configure the driver; exiting")
                 code = 1
         if code == 0:
+            rt = int(node.p("realtime_priority"))
+            if rt > 1:  # the executor thread, as in the cerebellum: no GIL holder left waiting for a CPU
+                try_realtime_priority(rt - 1)
             R.spin(node)
     except Exception:  # noqa: BLE001
         traceback.print_exc()

@@ -109,7 +109,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
     from robot_control.cerebellum import Controller, ControllerConfig, JointLimits, JointTrajectory
     from robot_control.cerebellum.state_merge import JointStateMerger
     from robot_control.common import ros as R
-    from robot_control.common.periodic import PeriodicLoop, RingStats
+    from robot_control.common.periodic import PeriodicLoop, RingStats, try_realtime_priority
 
     class CerebellumNode(Node):
         def __init__(self) -> None:
@@ -340,6 +340,11 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
     node = None
     try:
         node = CerebellumNode()
+        rt = int(node.get_parameter("realtime_priority").value)
+        if rt > 1:
+            # The executor thread holds the GIL while it runs callbacks; preempted by other
+            # processes it would keep the real-time control thread waiting for the GIL.
+            try_realtime_priority(rt - 1)
         R.spin(node)
     except Exception:  # noqa: BLE001
         traceback.print_exc()
