@@ -481,10 +481,10 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
     stack = load_stack(args.stack)
     rt = int(args.realtime_priority)
     extra: dict[str, dict[str, Any]] = {"cerebellum": {"stats_file": str(stats_path)}}
-    extra["body"] = {}
-    if args.executor_inputs:  # the A/B baseline: inputs via executor callbacks in both nodes
-        extra["cerebellum"]["inputs_on_control_thread"] = False
-        extra["body"]["commands_on_control_thread"] = False
+    # inputs taken by the loops (the setting for real-time use), or the A/B baseline: executor
+    # callbacks in both nodes (the nodes' default)
+    extra["cerebellum"]["inputs_on_control_thread"] = not args.executor_inputs
+    extra["body"] = {"commands_on_control_thread": not args.executor_inputs}
     if rt > 0:  # SCHED_FIFO: the cerebellum's loop at rt, the body's (its state source) one below
         extra["cerebellum"]["realtime_priority"] = rt
         extra["body"]["realtime_priority"] = max(1, rt - 1)
@@ -689,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--domain-id", type=int, default=77)
     parser.add_argument("--executor-inputs", action="store_true",
                         help="cerebellum inputs_on_control_thread=false and body commands_on_control_thread=false "
-                             "(inputs via executor callbacks, as before)")
+                             "(inputs via executor callbacks, the nodes' default); without it both are true")
     parser.add_argument("--realtime-priority", type=int, default=0,
                         help="SCHED_FIFO priority for the cerebellum loop and the C baseline (the body's "
                              "loop one below); 0: normal scheduling (default). Needs CAP_SYS_NICE / root")

@@ -7,9 +7,10 @@ the driver knows it), /clock for simulated drivers (at `clock_rate_hz`, default 
 0 turns it off) and /diagnostics; subscribes /joint_commands (sensor_msgs/JointState:
 position targets with optional velocity/effort feed-forward). Bad commands are rejected
 with a reason and the driver keeps its last good targets. With `commands_on_control_thread`
-(default) the driver loop takes /joint_commands itself at the start of each cycle
-(robot_control.common.ros.ControlThreadInputs: no executor callback competes with the loop
-for the GIL at 1 kHz); false: an executor callback stores the latest command.
+(default false; use it with `realtime_priority`) the driver loop takes /joint_commands itself
+at the start of each cycle (robot_control.common.ros.ControlThreadInputs: no executor callback
+competes with the loop for the GIL at 1 kHz); false: an executor callback stores the latest
+command, outside the loop's cycle.
 
 Stamps: with `use_sim_time` true, a simulated body stamps every message with its simulated
 time (the time /clock carries), so stamps stay consistent when the simulation runs slower
@@ -126,7 +127,7 @@ def main(args: list[str] | None = None) -> int:
             self._param("imu_rate_hz", 500.0)
             self._param("diagnostics_period_s", 1.0)
             self._param("realtime_priority", 0)
-            self._param("commands_on_control_thread", True)
+            self._param("commands_on_control_thread", False)
             self._param("clock_rate_hz", 250.0)
             self._param("min_real_time_factor", 0.9)
             self._param("push_duration_s", 0.2)

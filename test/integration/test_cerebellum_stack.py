@@ -29,8 +29,8 @@ ARM_JOINT = "right_elbow_joint"
 TEST_STATE_TIMEOUT_S = 0.5
 
 
-def g1_stack(body: str, **cerebellum_params):
-    """mock_g1 or sim_g1 with extra cerebellum parameters (and a test-driven IMU on the mock)."""
+def g1_stack(body: str, body_params: dict | None = None, **cerebellum_params):
+    """mock_g1 or sim_g1 with extra cerebellum (and body) parameters (and a test-driven IMU on the mock)."""
     spec = load_stack("mock_g1" if body == "mock" else "sim_g1")
     nodes = []
     for node in spec.nodes:
@@ -38,6 +38,8 @@ def g1_stack(body: str, **cerebellum_params):
         if node.name == "cerebellum":
             params["controller.state_timeout_s"] = TEST_STATE_TIMEOUT_S
             params.update(cerebellum_params)
+        if node.name == "body":
+            params.update(body_params or {})
         if node.name == "body" and body == "mock":
             params["driver_options.imu"] = False  # the test publishes /imu/data itself
         nodes.append(dataclasses.replace(node, parameters=params))
@@ -155,9 +157,13 @@ def test_stand_and_hold(ros, stack, body):
     assert len(h.commands) > 1000, "cerebellum must stream commands at ~1 kHz"
 
 
-def test_tracks_a_streamed_sinusoid(ros, stack, body):
+@pytest.mark.parametrize("inputs", ["executor", "control_thread"])
+def test_tracks_a_streamed_sinusoid(ros, stack, body, inputs):
+    """Also with the loops taking their inputs (cerebellum inputs_on_control_thread, body
+    commands_on_control_thread), the setting for real-time use."""
     h = Harness(ros)
-    stack(g1_stack(body))
+    on_loop = inputs == "control_thread"
+    stack(g1_stack(body, body_params={"commands_on_control_thread": on_loop}, inputs_on_control_thread=on_loop))
     h.ready()
     center = h.q[ARM_JOINT]
     log = h.stream_sine(ARM_JOINT, center, 0.2, 0.5, 4.0)
