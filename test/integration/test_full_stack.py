@@ -258,10 +258,18 @@ class FullStack:
 
         from robot_control.common.ros import sensor_qos
 
+        # Times on this process's CLOCK_MONOTONIC from each message's DDS source timestamp (when
+        # the cerebellum published it, wall clock): the observer, starved on 2 loaded cores, runs
+        # its callbacks up to ~0.1 s late, and that lag is not the controller's.
         rec: list[tuple[float, np.ndarray, np.ndarray]] = []
-        sub = self.ros.node.create_subscription(
-            JointState, "/joint_commands",
-            lambda m: rec.append((time.monotonic(), np.array(m.position), np.array(m.velocity))), sensor_qos())
+        wall_minus_mono = time.time() - time.monotonic()
+
+        def on_command(msg, info) -> None:
+            source_ns = int(info.get("source_timestamp") or 0) if isinstance(info, dict) else 0
+            t = source_ns / 1e9 - wall_minus_mono if source_ns > 0 else time.monotonic()
+            rec.append((t, np.array(msg.position), np.array(msg.velocity)))
+
+        sub = self.ros.node.create_subscription(JointState, "/joint_commands", on_command, sensor_qos())
         try:
             wait_for(lambda: len(rec) > 10, 10.0, what="/joint_commands")
             yield rec
