@@ -109,12 +109,7 @@ def main(args: list[str] | None = None) -> int:
     from robot_control.body.registry import load_driver_class
     from robot_control.body.robot_description import load_robot
     from robot_control.common import ros as R
-    from robot_control.common.periodic import (
-        PeriodicLoop,
-        RealTimeFactor,
-        every_n_cycles,
-        try_realtime_priority,
-    )
+    from robot_control.common.periodic import PeriodicLoop, RealTimeFactor, every_n_cycles
 
     class BodyNode(LifecycleNode):
         def __init__(self) -> None:
@@ -492,10 +487,7 @@ def main(args: list[str] | None = None) -> int:
                 node.get_logger().fatal("could not configure the driver; exiting")
                 code = 1
         if code == 0:
-            rt = int(node.p("realtime_priority"))
-            if rt > 1:  # the executor thread, as in the cerebellum: no GIL holder left waiting for a CPU
-                try_realtime_priority(rt - 1)
-            R.spin(node)
+            R.spin(node, loop_priority=int(node.p("realtime_priority")))
     except Exception:  # noqa: BLE001
         traceback.print_exc()
         code = 1

@@ -295,22 +295,16 @@ class HoldingTracker:
         """Apply the `grasped` / `holding` add and delete effects of a succeeded call of `contract`."""
         if contract is None:
             return
-        binding = {a.name: a.symbol for a in call.arguments if a.WhichOneof("value") == "symbol"}
         tables = {HOLDING: self._holding, GRASPED: self._grasped}
-
-        def args(cond: skill_pb2.SymbolicCondition) -> list[str] | None:
-            vals = [binding.get(p) for p in cond.arguments]
-            return None if any(v is None for v in vals) or len(vals) != 2 else vals  # type: ignore[return-value]
-
         with self._lock:
-            for cond in contract.delete_effects:
+            for cond, (arm, obj) in _bound_pairs(contract.delete_effects, call):
                 table = tables.get(cond.predicate)
-                if table is not None and (v := args(cond)) and table.get(v[0]) == v[1]:
-                    del table[v[0]]
-            for cond in contract.add_effects:
+                if table is not None and table.get(arm) == obj:
+                    del table[arm]
+            for cond, (arm, obj) in _bound_pairs(contract.add_effects, call):
                 table = tables.get(cond.predicate)
-                if table is not None and (v := args(cond)):
-                    table[v[0]] = v[1]
+                if table is not None:
+                    table[arm] = obj
 
     def assume_grasped(self, contract: skill_pb2.SkillContract | None, call: planner_pb2.SkillCall) -> str:
         """After a call of a grasping skill (one that adds `grasped`) that did not succeed: the
@@ -319,13 +313,20 @@ class HoldingTracker:
         otherwise drag the object along. Returns the object ("" if the skill does not grasp)."""
         if contract is None:
             return ""
-        binding = {a.name: a.symbol for a in call.arguments if a.WhichOneof("value") == "symbol"}
-        for cond in contract.add_effects:
-            vals = [binding.get(p) for p in cond.arguments]
-            if cond.predicate == GRASPED and len(vals) == 2 and all(vals):
-                arm, obj = vals
+        for cond, (arm, obj) in _bound_pairs(contract.add_effects, call):
+            if cond.predicate == GRASPED:
                 with self._lock:
                     if self._holding.get(arm) != obj:
                         self._grasped[arm] = obj
                         return obj
         return ""
+
+
+def _bound_pairs(conds: Iterable[skill_pb2.SymbolicCondition], call: planner_pb2.SkillCall,
+                 ) -> Iterable[tuple[skill_pb2.SymbolicCondition, tuple[str, str]]]:
+    """The two-argument conditions among `conds` with both arguments bound by `call`'s symbols."""
+    binding = {a.name: a.symbol for a in call.arguments if a.WhichOneof("value") == "symbol"}
+    for cond in conds:
+        vals = [binding.get(p) for p in cond.arguments]
+        if len(vals) == 2 and vals[0] is not None and vals[1] is not None:
+            yield cond, (vals[0], vals[1])

@@ -9,19 +9,18 @@ Services: /cerebellum/estop (std_srvs/SetBool; true engages a latched e-stop, fa
 refused: only /cerebellum/reset (std_srvs/Trigger) clears it).
 
 The control loop runs on a dedicated thread with absolute-deadline sleeps
-(robot_control.common.periodic.PeriodicLoop), never on the executor. With
-`inputs_on_control_thread` (default false; use it with `realtime_priority`) the loop takes /joint_states and /imu/data itself at
-the start of each cycle, from subscriptions of a second node ("<name>_io") that no executor
-spins (robot_control.common.ros.ControlThreadInputs): at 1 kHz the executor thread would otherwise hold the GIL for every state message just
-when the control thread wakes (measured on 2 cores with SCHED_FIFO: the C loop's p99 jitter
-93 us, ours 878 us with executor callbacks). Arrival times then come from the middleware's
-receive timestamps. With false, subscription callbacks on the executor store the latest
-sample: without real-time scheduling that measured no worse, and it keeps the message
-conversion (~80 us a JointState) out of the loop. `realtime_priority` > 0 asks for SCHED_FIFO
-for the control thread (and the executor thread one below). The loop's phase is locked to the arrival of
-joint states (`phase_lock`), so each command is computed right after the state it
-answers arrives, while the period stays on the cerebellum's own clock and the guards keep
-running when states stop arriving. The lock compares arrivals with the loop's scheduled
+(robot_control.common.periodic.PeriodicLoop), never on the executor. `realtime_priority` > 0
+asks for SCHED_FIFO for that thread (and one below for the executor thread). With
+`inputs_on_control_thread` (default false; use it with `realtime_priority`) the loop takes
+/joint_states and /imu/data itself at the start of each cycle, from subscriptions of a second
+node ("<name>_io") that no executor spins (robot_control.common.ros.ControlThreadInputs), so
+the executor thread does not hold the GIL for every 1 kHz state just as the loop wakes;
+arrival times then come from the middleware's receive timestamps. With false, executor
+callbacks store the latest sample: without real-time scheduling that measured no worse, and it
+keeps the message conversion (~80 us a JointState) out of the loop. The loop's phase is locked
+to the arrival of joint states (`phase_lock`), so each command is computed right after the
+state it answers arrives, while the period stays on the cerebellum's own clock and the guards
+keep running when states stop arriving. The lock compares arrivals with the loop's scheduled
 deadlines, not its actual wake times (those carry scheduling jitter).
 
 /joint_states messages may name a subset of the joints (several publishers may share the
@@ -111,7 +110,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
     from robot_control.cerebellum import Controller, ControllerConfig, JointLimits, JointTrajectory
     from robot_control.cerebellum.state_merge import JointStateMerger
     from robot_control.common import ros as R
-    from robot_control.common.periodic import PeriodicLoop, RingStats, try_realtime_priority
+    from robot_control.common.periodic import PeriodicLoop, RingStats
 
     class CerebellumNode(Node):
         def __init__(self) -> None:
@@ -342,12 +341,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
     node = None
     try:
         node = CerebellumNode()
-        rt = int(node.get_parameter("realtime_priority").value)
-        if rt > 1:
-            # The executor thread holds the GIL while it runs callbacks; preempted by other
-            # processes it would keep the real-time control thread waiting for the GIL.
-            try_realtime_priority(rt - 1)
-        R.spin(node)
+        R.spin(node, loop_priority=int(node.get_parameter("realtime_priority").value))
     except Exception:  # noqa: BLE001
         traceback.print_exc()
         code = 1

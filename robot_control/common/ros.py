@@ -139,9 +139,19 @@ def make_executor(context, kind: str | None = None):
     return SingleThreadedExecutor(context=context)
 
 
-def spin(node, *, executor=None, until: Callable[[], bool] | None = None, timeout_s: float = 0.1) -> None:
-    """Spin with finite timeouts (never a bare spin(): it can ignore signals) until shutdown."""
+def spin(node, *, executor=None, until: Callable[[], bool] | None = None, timeout_s: float = 0.1,
+         loop_priority: int = 0) -> None:
+    """Spin with finite timeouts (never a bare spin(): it can ignore signals) until shutdown.
+
+    `loop_priority` > 1: the node runs a SCHED_FIFO loop thread at that priority, so this
+    (executor) thread asks for one below: holding the GIL in callbacks, a normal-priority
+    executor thread preempted by other processes would keep the real-time loop waiting."""
     from rclpy.executors import ExternalShutdownException
+
+    from robot_control.common.periodic import try_realtime_priority
+
+    if loop_priority > 1:
+        try_realtime_priority(loop_priority - 1)
 
     context = node.context
     own = executor is None
