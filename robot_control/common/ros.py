@@ -50,6 +50,36 @@ def stamp_to_seconds(stamp) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
+class JointStateReader:
+    """Serialized sensor_msgs/JointState (a raw subscription's bytes) -> JointStateData.
+
+    Decoded in numpy (robot_control.common.cdr: ~4 us for the G1's 43 joints, against ~25 us
+    for rclpy's deserializer and ~77 us measured for a typed take in the 1 kHz loop); bytes it
+    does not recognise go through rclpy's deserializer (`fallbacks` counts them)."""
+
+    def __init__(self) -> None:
+        from robot_control.common.cdr import JointStateDecoder
+
+        self.decoder = JointStateDecoder()
+        self.fallbacks = 0
+
+    def __call__(self, data: bytes):
+        from robot_control.common.cdr import CdrError, JointStateData
+
+        try:
+            return self.decoder.decode(data)
+        except CdrError:
+            import numpy as np
+            from rclpy.serialization import deserialize_message
+            from sensor_msgs.msg import JointState
+
+            msg = deserialize_message(data, JointState)
+            self.fallbacks += 1
+            return JointStateData(msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id,
+                                  tuple(msg.name), np.asarray(msg.position, dtype=float),
+                                  np.asarray(msg.velocity, dtype=float), np.asarray(msg.effort, dtype=float))
+
+
 def diagnostic_status(name: str, hardware_id: str, level: str, message: str,
                       values: Mapping[str, object]):
     """Build a diagnostic_msgs/DiagnosticStatus; level is OK, WARN, ERROR or STALE."""
@@ -212,8 +242,9 @@ class ControlThreadInputs:
                          start_parameter_services=False, enable_rosout=False)
         self._subs: list[tuple[object, Callable[[object, int], None]]] = []
 
-    def add(self, msg_type, topic: str, qos, handler: Callable[[object, int], None]):
-        sub = self.node.create_subscription(msg_type, topic, lambda _msg: None, qos)
+    def add(self, msg_type, topic: str, qos, handler: Callable[[object, int], None], *, raw: bool = False):
+        """`raw`: the handler gets the serialized message (bytes)."""
+        sub = self.node.create_subscription(msg_type, topic, lambda _msg: None, qos, raw=raw)
         self._subs.append((sub, handler))
         return sub
 
