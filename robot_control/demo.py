@@ -150,8 +150,9 @@ def _hops(mon: Monitor) -> str:
     edge = mon.find("bridge: edge link")
     if edge and edge.get("edge_first_progress_ms") not in (None, "", "nan"):
         parts.append(f"edge {float(edge['edge_first_progress_ms']):.1f} ms")
-    if mon.cerebellum.get("rate_hz"):
-        parts.append(f"loop {float(mon.cerebellum['rate_hz']):.0f} Hz")
+    loop = mon.find("cerebellum: controller") or {}
+    if loop.get("rate_hz"):
+        parts.append(f"loop {float(loop['rate_hz']):.0f} Hz")
     return ", ".join(parts)
 
 
@@ -221,7 +222,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print("demo: interrupted", file=sys.stderr)
         code = 130
     finally:
-        _collect_stats(mon, summary)
+        collect_stats(mon, summary)
         mon.close()
         supervisor.request_stop()
         runner.join(60)
@@ -313,13 +314,15 @@ def _run_task(args: argparse.Namespace, mon: Monitor, runner: threading.Thread, 
     return EXIT_OK if ok else EXIT_FAILED
 
 
-def _collect_stats(mon: Monitor, summary: dict[str, Any]) -> None:
+def collect_stats(mon: Monitor, summary: dict[str, Any]) -> None:
     body = mon.find("body") or {}
     summary["real_time_factor"] = body.get("real_time_factor")
     summary["body"] = {k: body[k] for k in ("rate_hz", "missed_periods", "overruns", "real_time_factor") if k in body}
-    summary["control_loop"] = {k: mon.cerebellum[k] for k in ("rate_hz", "missed", "missed_periods", "jitter_p50_us",
-                                                               "jitter_p99_us", "latency_p50_us", "latency_p99_us")
-                               if k in mon.cerebellum}
+    # the cerebellum's loop statistics are on /diagnostics (/cerebellum/status carries its mode)
+    loop = mon.find("cerebellum: controller") or {}
+    summary["control_loop"] = {k: loop[k] for k in ("rate_hz", "missed_periods", "missed_pct", "jitter_p50_us",
+                                                    "jitter_p99_us", "latency_p50_us", "latency_p99_us",
+                                                    "latency_from", "compute_p99_us") if k in loop}
     brain = mon.find("bridge: brain link") or {}
     summary["brain_link"] = {k: v for k, v in brain.items() if k.endswith("_ms") or k == "link_mode"}
 

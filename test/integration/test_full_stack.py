@@ -43,7 +43,7 @@ import pytest
 import yaml
 
 from robot_control.bridge.tasks import new_task_id, task_message
-from robot_control.demo import DEFAULT_INSTRUCTIONS, Monitor, demo_stack, stack_env, sub_goals
+from robot_control.demo import DEFAULT_INSTRUCTIONS, Monitor, collect_stats, demo_stack, stack_env, sub_goals
 from robot_control.paths import config_path
 from robot_control.testing import RosSession, RunningStack, next_domain_id, wait_for
 from robot_control.v1 import skill_pb2, skill_pb2_grpc
@@ -401,6 +401,10 @@ def test_default_task_succeeds(full: FullStack) -> None:
         _check_in_bin(full, values, full.cfg["objects"])
         if full.robot == "g1":
             assert full.min_base_z(t0) > G1_STANDING_Z, "the G1 fell during the task"
+        stats: dict = {}
+        collect_stats(full.mon, stats)  # what the demo's summary reports
+        assert float(stats["control_loop"].get("rate_hz", 0.0)) > 100.0, stats
+        assert float(stats["body"].get("real_time_factor", 0.0)) > 0.0, stats
 
 
 @pytest.mark.timeout(2400)
