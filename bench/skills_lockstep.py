@@ -116,7 +116,8 @@ def stack_params(robot: str) -> dict[str, dict[str, Any]]:
 
 # -- the three cores, wired as the nodes wire them ---------------------------------------------------
 class Lockstep:
-    def __init__(self, robot: str, skills_folder: Path | None = None) -> None:
+    def __init__(self, robot: str, skills_folder: Path | None = None,
+                 body_overrides: Mapping[str, Any] | None = None) -> None:
         from robot_control.body.command_check import check_joint_command
         from robot_control.body.registry import load_driver_class
         from robot_control.body.robot_description import load_robot
@@ -130,6 +131,7 @@ class Lockstep:
         from robot_control.edge.runtime import RuntimeConfig, SkillRuntime, WorldModel, load_skills
 
         self.params = params = stack_params(robot)
+        params["body"].update(body_overrides or {})
         body, cb, edge = params["body"], params["cerebellum"], params["edge"]
         self.t = 0.0
         clock = lambda: self.t  # noqa: E731 - every core's clock is simulated time
@@ -472,16 +474,18 @@ def summarize(robot: str, seeds: Sequence[int], chain: Sequence[str], episodes: 
 
 
 def evaluate(robot: str, seeds: Sequence[int], skills_folder: Path | None = None,
-             chain: Sequence[str] = CHAIN, out: Path | None = None, log=None) -> dict[str, Any]:
+             chain: Sequence[str] = CHAIN, out: Path | None = None, log=None,
+             body_overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
-    ls = Lockstep(robot, skills_folder)
+    ls = Lockstep(robot, skills_folder, body_overrides)
     extra = {"setup_wall_s": round(time.perf_counter() - t0, 2),
              "skills_folder": str(ls.skills.folder), "served": sorted(ls.skills.skills),
              "rejected_skills": ls.skills.rejected_lines(),
              "config": {"body_rate_hz": ls.rate, "imu_every_cycles": ls.imu_every,
                         "objects_every_cycles": ls.obj_every, "edge_every_cycles": ls.edge_every,
                         "cerebellum_kp_kd_zero": bool(np.all(ls.controller._kp == 0) and np.all(ls.controller._kd == 0)),
-                        "skill_clock": ls.edge_config.skill_clock, "streaming_setpoints": ls.streaming},
+                        "skill_clock": ls.edge_config.skill_clock, "streaming_setpoints": ls.streaming,
+                        "body_overrides": dict(body_overrides or {})},
              "load_avg": list(os.getloadavg())}
     episodes: list[Episode] = []
     result = summarize(robot, seeds, chain, episodes, extra)
@@ -508,7 +512,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--skills", type=Path, default=REPO / "config" / "skills", help="skill folder")
     p.add_argument("--chain", default=",".join(CHAIN), help="comma-separated prefix of the chain to run")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--body-param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a body parameter (YAML value), e.g. driver_options.noslip=robot_contact")
     a = p.parse_args(argv)
+    import yaml
+
+    overrides = {}
+    for item in a.body_param:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            p.error(f"--body-param {item!r}: expected NAME=VALUE")
+        overrides[name] = yaml.safe_load(value)
     chain = [s.strip() for s in a.chain.split(",") if s.strip()]
     unknown = [s for s in chain if s not in CHAIN]
     if unknown:
@@ -518,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(text: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
-    result = evaluate(a.robot, seeds, a.skills, chain, a.out, log)
+    result = evaluate(a.robot, seeds, a.skills, chain, a.out, log, overrides)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -10,6 +10,7 @@ import pytest
 from robot_control.body.driver import DriverError
 from robot_control.body.mujoco_driver import MujocoSimDriver
 from robot_control.body.robot_description import load_robot
+from robot_control.body.sim import mujoco
 from robot_control.body.sim import scene as scenes
 from robot_control.body.types import JointCommand
 
@@ -135,6 +136,7 @@ def test_panda_arm_joint_moves_toward_target(panda: MujocoSimDriver) -> None:
         ({"objects": [{"name": "thing"}]}, "needs shape, size, mass, position"),
         ({"objects": [{"name": "red_cube", "mass": -1}]}, "mass"),
         ({"objects": ["red_cube", "red_cube"]}, "duplicate"),
+        ({"noslip": "sometimes"}, "noslip='sometimes'.*always, robot_contact"),
     ],
 )
 def test_bad_options_rejected(options: dict, message: str) -> None:
@@ -164,6 +166,23 @@ def test_custom_objects_and_seeded_placement() -> None:
     nominal = {o.name: o for o in driver.read().objects}["red_cube"].position[:2]
     np.testing.assert_allclose(nominal, [0.5, -0.15])
     assert driver.sim_time() == 0.0
+
+
+def test_noslip_only_while_the_robot_touches_an_object() -> None:
+    """noslip: robot_contact runs the noslip solver only on steps after a robot-object contact."""
+    driver = make("panda", noslip="robot_contact")
+    driver.activate()
+    driver.step(100)  # objects resting on the table: no robot contact
+    assert driver.noslip_steps == 0 and driver.physics_steps == 100
+    finger = driver.data.xpos[mujoco.mj_name2id(driver.model, mujoco.mjtObj.mjOBJ_BODY,
+                                                       "left_finger")]
+    driver.set_object_pose("red_cube", finger)  # overlapping the finger: a contact next step
+    driver.step(2)
+    assert driver.noslip_steps == 1 and driver.model.opt.noslip_iterations == 10
+    always = make("panda")
+    always.activate()
+    always.step(5)
+    assert always.noslip_steps == 0 and always.model.opt.noslip_iterations == 10
 
 
 def test_set_object_pose(panda: MujocoSimDriver) -> None:
