@@ -319,11 +319,13 @@ class EmbodimentAdapter:
         q = self.ik_step(target)
         return JointCommand(self.joint_names, np.concatenate([q, self.hand_targets(self.gripper)]))
 
-    def apply_action(self, action: np.ndarray, ee_measured: np.ndarray | None = None) -> JointCommand:
+    def apply_action(self, action: np.ndarray, ee_measured: np.ndarray | None = None,
+                     gripper_max_rate: float | None = None) -> JointCommand:
         """Policy action (ee delta on the commanded ee point, gripper) -> joint command.
 
         With the measured ee point given, the new command is kept within max_lead of it, so
-        a blocked or lagging arm does not wind the command up.
+        a blocked or lagging arm does not wind the command up. With `gripper_max_rate` (1/s) the
+        gripper command moves at most that much per second (per `dt`) from the previous one.
         """
         a = np.asarray(action, dtype=float).reshape(ACT_DIM)
         delta = a[:3]
@@ -336,7 +338,11 @@ class EmbodimentAdapter:
             n = float(np.linalg.norm(lead))
             if n > self.spec.max_lead:
                 target = ee_measured + lead * (self.spec.max_lead / n)
-        return self.command(target, float(a[3]))
+        gripper = float(np.clip(a[3], 0.0, 1.0))
+        if gripper_max_rate is not None:
+            step = gripper_max_rate * self.dt
+            gripper = min(max(gripper, self.gripper - step), self.gripper + step)
+        return self.command(target, gripper)
 
     def observation(self, ee: np.ndarray, ee_vel: np.ndarray, obj: np.ndarray, target: np.ndarray,
                     gripper_state: float, t_norm: float) -> np.ndarray:

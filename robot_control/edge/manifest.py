@@ -16,6 +16,7 @@ without opening the model:
     goal: pregrasp                   # task-space goal point the observation refers to
     control_rate_hz: 50
     max_duration_s: 10
+    gripper_max_rate: 2.5            # optional: the runtime ramps the gripper command (1/s)
     observation:                     # model input, in this order
       dtype: float32
       signals:
@@ -119,6 +120,10 @@ class SkillManifest:
     model_sha256: str
     model_input: str
     model_output: str
+    # The runtime ramps the gripper command at most this fast (1/s; None: no limit). Policies
+    # trained on ramp targets (training LABEL_TRANSFORMS) output the ramp's end at once; executed
+    # at the demonstrations' ramp rate, the hand moves as it did when their data was recorded.
+    gripper_max_rate: float | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None  # the YAML file it was loaded from
     raw: dict[str, Any] = field(default_factory=dict, repr=False)  # the validated mapping
@@ -289,6 +294,7 @@ def manifest_from_dict(data: dict[str, Any], where: str, source: Path | None = N
         observation=observation, obs_mean=mean, obs_std=std, normalisation_in_model=in_model,
         action_space=space, action=action, success=_checks(top, "success"), failure=_checks(top, "failure"),
         model_file=model_file, model_sha256=sha, model_input=model_input, model_output=model_output,
+        gripper_max_rate=top.number("gripper_max_rate", None, positive=True),
         provenance=provenance, source=source, raw=copy.deepcopy(dict(data)))
     if not manifest.success:
         raise ConfigError(f"{where} success: at least one success check is required")

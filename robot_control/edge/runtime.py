@@ -682,7 +682,7 @@ class ArmExecutor:
         except ValueError as exc:
             return self._finish(run, FAILED, now, snap, world, f"policy error: {exc}", hold="measured")
         tp = time.perf_counter() - ta
-        jc = self.adapter.apply_action(action, ee)
+        jc = self.adapter.apply_action(action, ee, skill.manifest.gripper_max_rate)
         q = self._clip(np.asarray(jc.position, dtype=float))
         prev = self.last_cmd if self.last_cmd is not None else self.measured(snap)
         # per second of the cerebellum's (edge) clock: the next step comes one period of robot time later

@@ -100,6 +100,23 @@ def test_g1_hand_closes_fingers_before_thumb() -> None:
     np.testing.assert_allclose(frac, 1 / 3)  # thumb from g = 0.4 to 1.0
 
 
+def test_gripper_command_ramps_at_the_manifest_rate() -> None:
+    """A policy that outputs the ramp's end (open: 0) is executed at gripper_max_rate per second."""
+    adapter = EmbodimentAdapter(load_robot("g1"), G1_RIGHT, control_dt=0.02)
+    adapter.reset(load_robot("g1").posture("stand"))
+    adapter.command(adapter.ee_position(), 1.0)  # closed, as place leaves it
+    hold = np.array([0.0, 0.0, 0.0, 0.0])
+    seen = []
+    for _ in range(25):
+        adapter.apply_action(hold, gripper_max_rate=2.5)
+        seen.append(adapter.gripper)
+    np.testing.assert_allclose(seen[:3], [0.95, 0.90, 0.85])
+    assert seen[19] == pytest.approx(0.0) and seen[-1] == 0.0  # open after 0.4 s, never below 0
+    adapter.command(adapter.ee_position(), 1.0)
+    adapter.apply_action(hold)  # no rate: the command jumps
+    assert adapter.gripper == 0.0
+
+
 def test_hand_mapping_and_layout() -> None:
     robot = load_robot("panda")
     adapter = EmbodimentAdapter(robot, PANDA)

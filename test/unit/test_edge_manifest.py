@@ -42,6 +42,13 @@ def test_contract_carries_symbolics_and_evaluation(tmp_path: Path) -> None:
     assert len(c.model_sha256) == 64 and "schema:" in c.manifest_yaml
 
 
+def test_gripper_max_rate_is_optional() -> None:
+    data = copy.deepcopy(manifest_dict())
+    assert manifest_from_dict(data, "reach.yaml:").gripper_max_rate is None
+    data["gripper_max_rate"] = 2.5
+    assert manifest_from_dict(data, "reach.yaml:").gripper_max_rate == 2.5
+
+
 @pytest.mark.parametrize("mutate, message", [
     (lambda d: d.pop("goal"), "goal: required key is missing"),
     (lambda d: d.update(version="1.0"), "MAJOR.MINOR.PATCH"),
@@ -50,6 +57,8 @@ def test_contract_carries_symbolics_and_evaluation(tmp_path: Path) -> None:
     (lambda d: d["observation"]["normalisation"].update(std=[1.0]), "mean/std must have 6 values"),
     (lambda d: d["action"].update(space="cartesian"), "expected one of task_space, joint_space"),
     (lambda d: d.update(success=[]), "at least one success check"),
+    (lambda d: d.update(gripper_max_rate=0.0), "gripper_max_rate"),
+    (lambda d: d.update(gripper_max_rate="fast"), "gripper_max_rate"),
 ])
 def test_invalid_manifests_say_where(mutate: Any, message: str) -> None:
     data = copy.deepcopy(manifest_dict())

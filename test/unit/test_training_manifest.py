@@ -60,6 +60,7 @@ def test_manifest_per_skill_loads_with_planner_contract_and_runtime_checks(tmp_p
                                                               "success_rate": 0.98, "seeds": "500000-500049"}})
     m = load_manifest(path)
     assert m.name == skill and m.goal == skill and m.embodiments == ("panda",)
+    assert m.gripper_max_rate == (2.5 if skill == "release" else None)
     assert [s.name for s in m.observation] == [n for n, _ in OBS_SIGNALS]
     assert [s.name for s in m.action] == [n for n, _ in ACT_SIGNALS]
     assert m.action_low == (-0.008,) * 3 + (0.0,) and m.action_high == (0.008,) * 3 + (1.0,)
@@ -121,7 +122,9 @@ def test_shipped_manifests_use_the_pipelines_failure_checks(path: Path) -> None:
     skills run with, and what the next `robot-control train` writes."""
     import yaml
 
-    from robot_control.edge.training.pipeline import skill_checks
+    from robot_control.edge.training.pipeline import gripper_max_rate, skill_checks
 
     data = yaml.safe_load(path.read_text())
     assert data["failure"] == skill_checks(data["goal"])[1], path.name
+    # the release ramps its opening as the expert did (2.5/s = 0.4 s); nothing else is ramped
+    assert data.get("gripper_max_rate") == gripper_max_rate(data["goal"], data["embodiments"]), path.name

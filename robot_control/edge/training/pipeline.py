@@ -391,14 +391,32 @@ class TrainReport:
         return "\n".join(lines)
 
 
+def gripper_max_rate(skill: str, robots: Sequence[str]) -> float | None:
+    """The rate the runtime ramps an opening skill's gripper command at: the slowest gripper ramp
+    of its expert over `robots`. Only for skills that learn the opening ramp's target (release):
+    opened at once, the G1's Dex3 flicked the 12 cm box over (lockstep harness: 3-4 of 12 chains
+    lost in the release, 12/12 ramped). Closing is not ramped: the runtime holds a succeeded
+    grasp's last command, which would then stop the hand part-closed (Panda grasp 24/50)."""
+    from robot_control.edge.experts import make_skills
+    from robot_control.edge.sim_episode import DEFAULT_SPEC
+
+    if LABEL_TRANSFORMS.get(skill) != "gripper_open_target":
+        return None
+    ramps = [ph.gripper_ramp for robot in robots for ph in make_skills(DEFAULT_SPEC[robot])[skill].phases
+             if ph.gripper_ramp > 0]
+    return round(1.0 / max(ramps), 4) if ramps else None
+
+
 def build_manifest(skill: str, robots: Sequence[str], bc: BCResult, max_step: float, max_duration: float,
                    model_file: str, provenance: dict[str, Any], closure: float | None = None) -> dict[str, Any]:
     success, failure = skill_checks(skill, closure)
     contract = contract_fields(skill)
+    rate = gripper_max_rate(skill, robots)
     return {
         "schema": SCHEMA, "name": skill, "version": VERSION, "description": SKILL_TEXT[skill],
         "embodiments": list(robots), **contract, "goal": skill,
         "control_rate_hz": CONTROL_RATE_HZ, "max_duration_s": float(max_duration),
+        **({"gripper_max_rate": rate} if rate is not None else {}),
         "observation": {"dtype": "float32", "signals": observation_specs(robots),
                         "normalisation": {"mean": _rounded(bc.obs_mean), "std": _rounded(bc.obs_std),
                                           "in_model": True}},

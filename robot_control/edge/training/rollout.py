@@ -187,7 +187,7 @@ def run_policy_skill(runner: SimEpisodeRunner, policy: SkillPolicy, skill: str, 
             log.append(obs)
         action = policy.act(obs)
         prev_ee = ee
-        cmd = adapter.apply_action(action, ee)
+        cmd = adapter.apply_action(action, ee, m.gripper_max_rate)
         for _ in range(runner.substeps):
             drv.write(cmd)
         ticks += 1
