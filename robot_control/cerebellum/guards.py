@@ -60,9 +60,10 @@ class TiltGuard:
             return "IMU orientation is not a list of numbers"
         if len(values) != 4:
             return f"IMU orientation has {len(values)} components, expected 4 (x, y, z, w)"
-        if not all(math.isfinite(v) for v in values):
+        x, y, z, w = values
+        norm = math.sqrt(x * x + y * y + z * z + w * w)
+        if not math.isfinite(norm):  # NaN / inf in any component (or a norm beyond a float)
             return f"IMU orientation is not finite: {values}"
-        norm = math.sqrt(sum(v * v for v in values))
         if abs(norm - 1.0) > QUATERNION_NORM_TOLERANCE:
             return f"IMU orientation is not a unit quaternion (norm {norm:.3f})"
         self.roll, self.pitch = roll_pitch_from_quaternion(values)

@@ -111,7 +111,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
     from robot_control.cerebellum import Controller, ControllerConfig, JointLimits, JointTrajectory
     from robot_control.cerebellum.state_merge import JointStateMerger
     from robot_control.common import ros as R
-    from robot_control.common.cdr import JointStateEncoder
+    from robot_control.common.cdr import CdrError, JointStateEncoder, decode_imu_orientation
     from robot_control.common.periodic import PeriodicLoop, RingStats
 
     class CerebellumNode(Node):
@@ -154,7 +154,8 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             # With use_sim_time the stamps are simulated time (and this clock follows a decimated
             # /clock), so stamp differences say nothing about the path: measure from the state's
             # arrival in this process instead (a lower bound that leaves out DDS transport).
-            self.latency_source = "arrival" if self.get_parameter("use_sim_time").value else "stamps"
+            self.sim_time = bool(self.get_parameter("use_sim_time").value)
+            self.latency_source = "arrival" if self.sim_time else "stamps"
             self.compute = RingStats()  # control step duration, s
             self.state_period = RingStats()
             self._last_arrival = 0
@@ -168,11 +169,11 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             if p("inputs_on_control_thread"):
                 self.inputs = R.ControlThreadInputs(self, argv)
                 self.inputs.add(JointState, "/joint_states", R.sensor_qos(depth=1), self._on_state, raw=True)
-                self.inputs.add(Imu, "/imu/data", R.sensor_qos(depth=1), self._on_imu)
+                self.inputs.add(Imu, "/imu/data", R.sensor_qos(depth=1), self._on_imu, raw=True)
             else:
                 self.create_subscription(JointState, "/joint_states", self._on_state, R.sensor_qos(depth=1),
                                          raw=True)
-                self.create_subscription(Imu, "/imu/data", self._on_imu, R.sensor_qos(depth=1))
+                self.create_subscription(Imu, "/imu/data", self._on_imu, R.sensor_qos(depth=1), raw=True)
             self.create_subscription(JointTrajectoryMsg, "/cerebellum/trajectory", self._on_trajectory,
                                      R.command_qos())
             self.create_service(SetBool, "/cerebellum/estop", self._on_estop)
@@ -218,10 +219,16 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                 self._state = (arrival, oldest, stamp, q, qd)
                 self._state_seq += 1
 
-        def _on_imu(self, msg: Imu, arrival: int | None = None) -> None:
-            o = msg.orientation
+        def _on_imu(self, data: bytes, arrival: int | None = None) -> None:
+            try:
+                quat = decode_imu_orientation(data)[2]
+            except CdrError:
+                from rclpy.serialization import deserialize_message
+
+                o = deserialize_message(data, Imu).orientation
+                quat = (o.x, o.y, o.z, o.w)
             with self.lock:
-                self._imu = np.array([o.x, o.y, o.z, o.w])
+                self._imu = quat
                 self._imu_seq += 1
 
         def _on_trajectory(self, msg: JointTrajectoryMsg) -> None:
@@ -275,8 +282,9 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                 out = self.controller.step(now)
             self._last_output = out
             if out.valid and self.context.ok():
-                clock_now = self.get_clock().now()
-                sec, nanosec = divmod(clock_now.nanoseconds, 1_000_000_000)
+                # the ROS clock is the system clock unless use_sim_time (get_clock().now() ~12 us)
+                now_ns = self.get_clock().now().nanoseconds if self.sim_time else time.time_ns()
+                sec, nanosec = divmod(now_ns, 1_000_000_000)
                 cmd = self.command_encoder.encode(sec, nanosec, out.position, out.velocity, out.effort)
                 try:
                     self.cmd_pub.publish(cmd)
@@ -287,7 +295,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                 self.commands_published += 1
                 if state is not None:
                     if self.latency_source == "stamps":
-                        self.latency.add(clock_now.nanoseconds / 1e9 - state[2])
+                        self.latency.add(now_ns / 1e9 - state[2])
                     else:
                         self.latency.add((time.monotonic_ns() - state[0]) / 1e9)
             self.compute.add((time.monotonic_ns() - tick_ns) / 1e9)

@@ -17,6 +17,7 @@ Pure numpy, no ROS; times are integers (ns) passed in explicitly.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -69,11 +70,13 @@ class JointStateMerger:
         vel = np.asarray(velocity, dtype=float)
         if vel.size and vel.shape != order.shape:
             return self._reject(f"/joint_states has {vel.size} velocities for {order.size} joint(s)")
-        for label, values in (("position", pos), ("velocity", vel)):
-            finite = np.isfinite(values)
-            if not finite.all():
-                j = int(np.flatnonzero(~finite)[0])
-                return self._reject(f"/joint_states: joint {self.joint_names[order[j]]} {label} is {values[j]}")
+        # a finite sum means every value is finite (NaN and inf propagate); else find the culprit
+        if not math.isfinite(float(pos.sum()) + float(vel.sum())):
+            for label, values in (("position", pos), ("velocity", vel)):
+                finite = np.isfinite(values)
+                if not finite.all():
+                    j = int(np.flatnonzero(~finite)[0])
+                    return self._reject(f"/joint_states: joint {self.joint_names[order[j]]} {label} is {values[j]}")
         self.position[order] = pos
         self.velocity[order] = vel if vel.size else 0.0
         self.updated_ns[order] = arrival_ns

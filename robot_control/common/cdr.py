@@ -178,3 +178,23 @@ class JointStateEncoder:
 
 def _pad(buf: bytearray, size: int) -> None:
     buf.extend(bytes(_align(len(buf), size) - len(buf)))
+
+
+_IMU_ORIENTATION = {"<": struct.Struct("<4d"), ">": struct.Struct(">4d")}
+
+
+def decode_imu_orientation(data: bytes) -> tuple[int, int, tuple[float, float, float, float]]:
+    """(stamp sec, nanosec, orientation x, y, z, w) of a serialized sensor_msgs/Imu: the fields
+    the cerebellum's tilt guard reads, without building the message. Raises CdrError."""
+    if len(data) < _HEADER + 12:
+        raise CdrError(f"{len(data)} bytes: too short for an Imu")
+    kind = (data[0] << 8) | data[1]
+    if kind not in _CODECS:
+        raise CdrError(f"unknown CDR encapsulation 0x{kind:04x}")
+    head, _, _, max_align = _CODECS[kind]
+    sec, nanosec, frame_len = head.unpack_from(data, _HEADER)
+    off = _align(_HEADER + 12 + frame_len, min(8, max_align))
+    if off + 32 > len(data):
+        raise CdrError("Imu orientation runs past the end of the message")
+    x, y, z, w = _IMU_ORIENTATION[_ENCAPSULATIONS[kind][0]].unpack_from(data, off)
+    return sec, nanosec, (x, y, z, w)

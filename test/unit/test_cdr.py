@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from robot_control.common.cdr import CdrError, JointStateDecoder, JointStateEncoder
+from robot_control.common.cdr import CdrError, JointStateDecoder, JointStateEncoder, decode_imu_orientation
 
 pytestmark = pytest.mark.unit
 
@@ -95,3 +95,16 @@ def test_decoder_reads_big_endian_and_xcdr2() -> None:
 def test_decoder_rejects_garbage(data: bytes, match: str) -> None:
     with pytest.raises(CdrError, match=match):
         JointStateDecoder().decode(data)
+
+
+@pytest.mark.parametrize("frame_id", ["", "imu", "pelvis_imu_site"])
+def test_imu_orientation_from_rclpy_serializations(frame_id: str) -> None:
+    from sensor_msgs.msg import Imu
+
+    m = Imu()
+    m.header.stamp.sec, m.header.stamp.nanosec, m.header.frame_id = 4, 5, frame_id
+    m.orientation.x, m.orientation.y, m.orientation.z, m.orientation.w = 0.1, -0.2, 0.3, 0.927
+    m.angular_velocity.x = 9.0
+    assert decode_imu_orientation(serialization.serialize_message(m)) == (4, 5, (0.1, -0.2, 0.3, 0.927))
+    with pytest.raises(CdrError, match="too short"):
+        decode_imu_orientation(b"\x00\x01\x00\x00")
