@@ -78,7 +78,8 @@ class ExecutorConfig:
     settle_tolerance_m: float = 0.005
     settle_window_s: float = 0.25
     # A recovery release that fails by itself (the opening hand nudged the object: object_moved)
-    # is tried again from where things came to rest, up to this many attempts, before ABORTED.
+    # is tried again from where things came to rest, up to this many attempts; then the task
+    # replans from what is observed (a broken edge call ABORTs at once).
     recovery_attempts: int = 2
     verify_goals: bool = True  # check the goals in a fresh observation when the plan is done
     progress_period_s: float = 0.2  # at most this often a status per progress message (phase changes always)
@@ -400,8 +401,18 @@ class TaskExecutor:
                 if result.ok:
                     break
                 why = f"recovery {_call_text(call)} {result.phase_name}: {result.message}"
-                if not result.skill_failure or attempt >= self.config.recovery_attempts:
+                if not result.skill_failure:  # the call broke (edge gone): the hand's state is unknown
                     raise _Finished(TaskState.ABORTED, why if attempt == 1 else f"{why} (attempt {attempt})")
+                if attempt >= self.config.recovery_attempts:
+                    # Each attempt ran the skill (open, back off) until one of its checks ended it:
+                    # the hand has let go as far as it could. The replan starts from what is seen
+                    # now (its reach opens the hand first). Live G1: a can the grasp had pushed
+                    # tipped as the hand opened (object_moved) and the task used to abort here.
+                    self.holding.forget(arm, obj)
+                    log.warning("task %s: %s (attempt %d); replanning from what is observed", self._task_id(),
+                                why, attempt)
+                    self._emit(message=f"{why} (attempt {attempt}); replanning from what is observed")
+                    break
                 log.warning("task %s: %s; trying again once the scene is at rest", self._task_id(), why)
                 self._settle()
 

@@ -142,6 +142,7 @@ class Rule:
     times: int = 1  # how many matching calls it applies to (-1: all)
     phase: int = Phase.FAILED
     message: str = "injected failure"
+    effects: bool = False  # the skill did its job, then a check failed it (e.g. a release's object_moved)
     reached: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     hits: int = 0
@@ -176,8 +177,9 @@ class FakeSkillService(skill_pb2_grpc.SkillServiceServicer):
 
     # -- test controls -----------------------------------------------------------------------
 
-    def fail_when(self, match, times: int = 1, phase: int = Phase.FAILED, message: str = "injected failure") -> Rule:
-        rule = Rule(match, times, phase, message)
+    def fail_when(self, match, times: int = 1, phase: int = Phase.FAILED, message: str = "injected failure",
+                  effects: bool = False) -> Rule:
+        rule = Rule(match, times, phase, message, effects)
         self.failures.append(rule)
         return rule
 
@@ -243,6 +245,8 @@ class FakeSkillService(skill_pb2_grpc.SkillServiceServicer):
                 return
             p = (i + 1) / (self.ticks + 1)
             if failure is not None and p >= 0.5:
+                if failure.effects and not problem:
+                    self.world.apply(request.skill, args)
                 yield self._final(progress(failure.phase, p, subs[-1], failure.message))
                 return
             if problem and p >= 0.5:

@@ -358,13 +358,20 @@ def test_failed_grasp_lets_go_before_replanning(rig: Rig) -> None:
 
 
 @pytest.mark.parametrize("rig", [{"arms": ("right_arm",)}], indirect=True)
-def test_recovery_release_gives_up_after_its_attempts(rig: Rig) -> None:
+def test_recovery_release_replans_after_its_attempts(rig: Rig) -> None:
+    """Live G1: the recovery release failed twice (the pushed can tipped as the hand opened) and
+    the task aborted. After its attempts the hand has let go as far as it could: replan."""
     rig.edge.fail_when(step_is("lift", "green_can"), message="object slipped")
-    rig.edge.fail_when(_is_recovery, times=5, message="failure check object_moved(tolerance=0.03) fired")
+    rig.edge.fail_when(_is_recovery, times=2, message="failure check object_moved(tolerance=0.03) fired",
+                       effects=True)  # the hand opened; the object moved as it did
     final = rig.executor.run(TaskSpec("t-rec2", instruction=INSTRUCTION))
-    assert final.state is TaskState.ABORTED, final.message
-    assert "recovery release(right_arm,green_can) FAILED" in final.message and "(attempt 2)" in final.message
+    assert final.state is TaskState.SUCCEEDED and final.replans == 1, final.message
     assert sum(_is_recovery(c) for c in rig.edge.calls) == 2
+    done = rig.edge.executed()
+    assert done.count("reach(right_arm,green_can)") == 2 and done.count("lift(right_arm,green_can,table)") == 2, done
+    assert rig.world.location("green_can") == "bin" and rig.executor.holding.snapshot() == {}
+    assert any("replanning from what is observed" in s.message for s in rig.statuses), \
+        [s.message for s in rig.statuses]
 
 
 @pytest.mark.parametrize("bad", [{"recovery_attempts": 0}, {"max_replans": -1}, {"plan_deadline_s": 0.0},
