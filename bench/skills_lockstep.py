@@ -420,7 +420,7 @@ def run_skill(ls: Lockstep, name: str, seed: int, obj: str = OBJECT, z0: float |
     return SkillOutcome(name, bool(ok), phase, message, ls.t - t0, fell)
 
 
-def run_episode(ls: Lockstep, seed: int, chain: Sequence[str]) -> Episode:
+def run_episode(ls: Lockstep, seed: int, chain: Sequence[str], objects: Sequence[str] = (OBJECT,)) -> Episode:
     from robot_control.body.node import reset_world
 
     w0, s0 = time.perf_counter(), ls.t
@@ -431,8 +431,8 @@ def run_episode(ls: Lockstep, seed: int, chain: Sequence[str]) -> Episode:
     ls.run_for(SETTLE_S)
     z0 = ls.base_state()[0] if ls.driver.scene.base_qpos is not None else None  # floating base: can fall
     ep = Episode(seed)
-    for name in chain:
-        out = run_skill(ls, name, seed, z0=z0)
+    for name, obj in ((n, o) for o in objects for n in chain):  # each object in turn, the whole chain
+        out = run_skill(ls, name, seed, obj, z0=z0)
         ep.skills.append(out)
         if not out.success or out.fell:
             break
@@ -441,7 +441,7 @@ def run_episode(ls: Lockstep, seed: int, chain: Sequence[str]) -> Episode:
 
 
 def summarize(robot: str, seeds: Sequence[int], chain: Sequence[str], episodes: Sequence[Episode],
-              extra: Mapping[str, Any]) -> dict[str, Any]:
+              extra: Mapping[str, Any], objects: Sequence[str] = (OBJECT,)) -> dict[str, Any]:
     per: dict[str, dict[str, Any]] = {}
     for name in chain:
         outs = [o for ep in episodes for o in ep.skills if o.skill == name]
@@ -458,7 +458,8 @@ def summarize(robot: str, seeds: Sequence[int], chain: Sequence[str], episodes: 
         if outs:
             entry["sim_s_mean"] = round(float(np.mean([o.sim_s for o in outs])), 3)
         per[name] = entry
-    chain_ok = sum(1 for ep in episodes if len(ep.skills) == len(chain) and all(o.success for o in ep.skills))
+    steps = len(chain) * len(objects)
+    chain_ok = sum(1 for ep in episodes if len(ep.skills) == steps and all(o.success for o in ep.skills))
     failures = [{"seed": ep.seed, "skill": o.skill, "edge_phase": o.edge_phase, "message": o.message,
                  **({"fell": True} if o.fell else {})}
                 for ep in episodes for o in ep.skills if not o.success]
@@ -475,7 +476,8 @@ def summarize(robot: str, seeds: Sequence[int], chain: Sequence[str], episodes: 
 
 def evaluate(robot: str, seeds: Sequence[int], skills_folder: Path | None = None,
              chain: Sequence[str] = CHAIN, out: Path | None = None, log=None,
-             body_overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+             body_overrides: Mapping[str, Any] | None = None,
+             objects: Sequence[str] = (OBJECT,)) -> dict[str, Any]:
     t0 = time.perf_counter()
     ls = Lockstep(robot, skills_folder, body_overrides)
     extra = {"setup_wall_s": round(time.perf_counter() - t0, 2),
@@ -485,16 +487,16 @@ def evaluate(robot: str, seeds: Sequence[int], skills_folder: Path | None = None
                         "objects_every_cycles": ls.obj_every, "edge_every_cycles": ls.edge_every,
                         "cerebellum_kp_kd_zero": bool(np.all(ls.controller._kp == 0) and np.all(ls.controller._kd == 0)),
                         "skill_clock": ls.edge_config.skill_clock, "streaming_setpoints": ls.streaming,
-                        "body_overrides": dict(body_overrides or {})},
+                        "body_overrides": dict(body_overrides or {}), "objects": list(objects)},
              "load_avg": list(os.getloadavg())}
     episodes: list[Episode] = []
-    result = summarize(robot, seeds, chain, episodes, extra)
+    result = summarize(robot, seeds, chain, episodes, extra, objects)
     for seed in seeds:
-        ep = run_episode(ls, seed, chain)
+        ep = run_episode(ls, seed, chain, objects)
         episodes.append(ep)
         extra["trajectories_sent"], extra["trajectories_rejected"] = ls.trajectories_sent, ls.trajectories_rejected
         extra["load_avg"] = list(os.getloadavg())
-        result = summarize(robot, seeds, chain, episodes, extra)
+        result = summarize(robot, seeds, chain, episodes, extra, objects)
         if log is not None:
             log(f"{robot} seed {seed}: " + " ".join(f"{o.skill}={'ok' if o.success else 'FAIL'}({o.edge_phase})"
                                                       for o in ep.skills)
@@ -512,6 +514,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--skills", type=Path, default=REPO / "config" / "skills", help="skill folder")
     p.add_argument("--chain", default=",".join(CHAIN), help="comma-separated prefix of the chain to run")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--objects", default=OBJECT,
+                   help="comma-separated scene objects the chain moves, one after another per episode")
     p.add_argument("--body-param", action="append", default=[], metavar="NAME=VALUE",
                    help="override a body parameter (YAML value), e.g. driver_options.noslip=robot_contact")
     a = p.parse_args(argv)
@@ -532,7 +536,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(text: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
-    result = evaluate(a.robot, seeds, a.skills, chain, a.out, log, overrides)
+    objects = [o.strip() for o in a.objects.split(",") if o.strip()]
+    result = evaluate(a.robot, seeds, a.skills, chain, a.out, log, overrides, objects)
     print(json.dumps(result, indent=2))
     return 0
 
