@@ -60,6 +60,18 @@ def _align(offset: int, size: int) -> int:
     return _HEADER + ((rel + size - 1) // size) * size
 
 
+def _open(data: bytes, minimum: int, what: str) -> tuple[int, int, int, int]:
+    """Length and encapsulation checks; (encapsulation, stamp sec, nanosec, frame_id length)
+    from the std_msgs/Header every stamped message starts with."""
+    if len(data) < minimum:
+        raise CdrError(f"{len(data)} bytes: too short for {what}")
+    kind = (data[0] << 8) | data[1]
+    if kind not in _CODECS:
+        raise CdrError(f"unknown CDR encapsulation 0x{kind:04x}")
+    sec, nanosec, frame_len = _CODECS[kind][0].unpack_from(data, _HEADER)
+    return kind, sec, nanosec, frame_len
+
+
 class JointStateDecoder:
     """Decodes serialized JointState messages; remembers the last name list's bytes."""
 
@@ -69,14 +81,9 @@ class JointStateDecoder:
 
     def decode(self, data: bytes) -> JointStateData:
         buf = data if isinstance(data, bytes) else bytes(data)
-        if len(buf) < _HEADER + 16:
-            raise CdrError(f"{len(buf)} bytes: too short for a JointState")
-        kind = (buf[0] << 8) | buf[1]
-        if kind not in _CODECS:
-            raise CdrError(f"unknown CDR encapsulation 0x{kind:04x}")
-        head, u32, dtype, max_align = _CODECS[kind]
+        kind, sec, nanosec, frame_len = _open(buf, _HEADER + 16, "a JointState")
+        _, u32, dtype, max_align = _CODECS[kind]
         try:
-            sec, nanosec, frame_len = head.unpack_from(buf, _HEADER)
             off = _HEADER + 12
             frame_id = buf[off:off + frame_len - 1].decode() if frame_len > 1 else ""
             off = _align(off + frame_len, 4)
@@ -186,14 +193,8 @@ _IMU_ORIENTATION = {"<": struct.Struct("<4d"), ">": struct.Struct(">4d")}
 def decode_imu_orientation(data: bytes) -> tuple[int, int, tuple[float, float, float, float]]:
     """(stamp sec, nanosec, orientation x, y, z, w) of a serialized sensor_msgs/Imu: the fields
     the cerebellum's tilt guard reads, without building the message. Raises CdrError."""
-    if len(data) < _HEADER + 12:
-        raise CdrError(f"{len(data)} bytes: too short for an Imu")
-    kind = (data[0] << 8) | data[1]
-    if kind not in _CODECS:
-        raise CdrError(f"unknown CDR encapsulation 0x{kind:04x}")
-    head, _, _, max_align = _CODECS[kind]
-    sec, nanosec, frame_len = head.unpack_from(data, _HEADER)
-    off = _align(_HEADER + 12 + frame_len, min(8, max_align))
+    kind, sec, nanosec, frame_len = _open(data, _HEADER + 12, "an Imu")
+    off = _align(_HEADER + 12 + frame_len, min(8, _CODECS[kind][3]))
     if off + 32 > len(data):
         raise CdrError("Imu orientation runs past the end of the message")
     x, y, z, w = _IMU_ORIENTATION[_ENCAPSULATIONS[kind][0]].unpack_from(data, off)
