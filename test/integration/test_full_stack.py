@@ -489,13 +489,21 @@ def test_edge_killed_mid_skill(full: FullStack) -> None:
         # Mode changes from 1 s after the kill on are left out: the supervisor restarts the edge
         # then (CI once saw the cerebellum track again ~3 s after the kill, its commands at rest).
         dead_edge = t_kill + EDGE_RESTART_DELAY_S
-        wait_for(lambda: full.stopped_tracking(t_kill, dead_edge) is not None, 5.0, interval_s=0.05,
-                 what=f"the cerebellum to stop tracking after the edge died (mode {full.mode()!r}, "
-                      f"{len(rec)} commands recorded, observer errors {full.ros.spin_errors})")
+
+        def modes_around() -> list[tuple[float, str]]:
+            with full.lock:
+                return [(round(tm - t_kill, 3), m) for tm, m, _ in full.modes if tm >= t_kill - 0.1]
+
+        try:
+            wait_for(lambda: full.stopped_tracking(t_kill, dead_edge) is not None, 5.0, interval_s=0.05,
+                     what="the cerebellum to stop tracking after the edge died")
+        except TimeoutError as exc:
+            last = rec[-1][0] - t_kill if rec else math.nan
+            raise AssertionError(f"{exc} (modes after the kill: {modes_around()}, last recorded command "
+                                 f"{last:.3f} s after it, {len(rec)} recorded, observer errors "
+                                 f"{full.ros.spin_errors})") from None
         change = full.stopped_tracking(t_kill, dead_edge)
-        with full.lock:
-            around = [(round(tm - t_kill, 3), m) for tm, m, _ in full.modes if tm >= t_kill - 0.1]
-        print(f"[{full.robot}] cerebellum modes around the kill (s after it): {around}")
+        print(f"[{full.robot}] cerebellum modes around the kill (s after it): {modes_around()}")
         assert change is not None
         hold_s = change[0] - t_kill
         ts = np.array([t for t, _, _ in rec])
