@@ -111,7 +111,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
     from robot_control.cerebellum import Controller, ControllerConfig, JointLimits, JointTrajectory
     from robot_control.cerebellum.state_merge import JointStateMerger
     from robot_control.common import ros as R
-    from robot_control.common.cdr import CdrError, JointStateEncoder, decode_imu_orientation
+    from robot_control.common.cdr import JointStateEncoder
     from robot_control.common.periodic import PeriodicLoop, RingStats
 
     class CerebellumNode(Node):
@@ -220,13 +220,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                 self._state_seq += 1
 
         def _on_imu(self, data: bytes, arrival: int | None = None) -> None:
-            try:
-                quat = decode_imu_orientation(data)[2]
-            except CdrError:
-                from rclpy.serialization import deserialize_message
-
-                o = deserialize_message(data, Imu).orientation
-                quat = (o.x, o.y, o.z, o.w)
+            quat = R.read_imu_orientation(data)
             with self.lock:
                 self._imu = quat
                 self._imu_seq += 1

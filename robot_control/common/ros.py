@@ -80,6 +80,21 @@ class JointStateReader:
                                   np.asarray(msg.velocity, dtype=float), np.asarray(msg.effort, dtype=float))
 
 
+def read_imu_orientation(data: bytes) -> tuple[float, float, float, float]:
+    """Orientation (x, y, z, w) of a serialized sensor_msgs/Imu: decoded directly
+    (robot_control.common.cdr), or through rclpy's deserializer for bytes it does not recognise."""
+    from robot_control.common.cdr import CdrError, decode_imu_orientation
+
+    try:
+        return decode_imu_orientation(data)[2]
+    except CdrError:
+        from rclpy.serialization import deserialize_message
+        from sensor_msgs.msg import Imu
+
+        o = deserialize_message(data, Imu).orientation
+        return (o.x, o.y, o.z, o.w)
+
+
 def diagnostic_status(name: str, hardware_id: str, level: str, message: str,
                       values: Mapping[str, object]):
     """Build a diagnostic_msgs/DiagnosticStatus; level is OK, WARN, ERROR or STALE."""
