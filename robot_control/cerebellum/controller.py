@@ -41,6 +41,7 @@ within position limits and change at most at max velocity / acceleration.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,9 +57,23 @@ from robot_control.common.config import ConfigError, Section
 FloatArray = np.ndarray
 Gains = float | tuple[float, ...] | Mapping[str, float]
 
+MODE_HISTORY = 16
 MODES = ("idle", "hold", "tracking", "estop", "tilt_stop", "stale_setpoint_hold", "stale_state_hold")
 _EMPTY = np.zeros(0)
 _EMPTY.setflags(write=False)
+
+
+def parse_mode_history(text: str) -> list[tuple[float, str]]:
+    """The status's ``mode_history`` ("t:mode ...") as [(step time, mode)], oldest first;
+    malformed entries are skipped."""
+    out: list[tuple[float, str]] = []
+    for item in text.split():
+        when, _, mode = item.partition(":")
+        try:
+            out.append((float(when), mode))
+        except ValueError:
+            continue
+    return out
 
 
 def _gains_from(section: Section, key: str, default: float) -> Gains:
@@ -225,6 +240,9 @@ class Controller:
         self._last_step: float | None = None
         self._last_mode = "idle"
         self._mode_since: float | None = None  # step time (the caller's clock) the mode began
+        # the last MODE_HISTORY mode changes (step time, mode), oldest first: a status that
+        # arrives late or after dropped ones still tells what the controller did and when
+        self._mode_history: deque[tuple[float, str]] = deque(maxlen=MODE_HISTORY)
         self._last_guard = ""
         self._last_limited = 0
         self._last_rejection = ""
@@ -556,6 +574,7 @@ class Controller:
     def _set_mode(self, mode: str, now: float) -> None:
         if mode != self._last_mode or self._mode_since is None:
             self._mode_since = now
+            self._mode_history.append((now, mode))
         self._last_mode = mode
 
     def _finish_trajectory(self, sampler: TrajectorySampler) -> None:
@@ -596,6 +615,8 @@ class Controller:
             # when the mode began, on the step clock (the node: CLOCK_MONOTONIC, which other
             # processes on the machine share): a late status still tells when the guard acted
             "mode_since_s": "" if self._mode_since is None else f"{self._mode_since:.6f}",  # full precision
+            # "t1:mode1 t2:mode2 ..." (step clock, oldest first): the last MODE_HISTORY changes
+            "mode_history": " ".join(f"{t:.6f}:{m}" for t, m in self._mode_history),
             "active_guard": self._last_guard,
             "estop_reason": self._estop.reason or "",
             "tilt_reason": self._tilt.reason or "",

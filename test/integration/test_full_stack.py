@@ -43,6 +43,7 @@ import pytest
 import yaml
 
 from robot_control.bridge.tasks import new_task_id, task_message
+from robot_control.cerebellum.controller import parse_mode_history
 from robot_control.demo import DEFAULT_INSTRUCTIONS, Monitor, collect_stats, demo_stack, stack_env, sub_goals
 from robot_control.paths import config_path
 from robot_control.testing import RosSession, RunningStack, next_domain_id, wait_for
@@ -145,9 +146,16 @@ class FullStack:
         values = {kv.key: kv.value for kv in msg.values}
         with self.lock:
             self.cerebellum = values
-            if not self.modes or self.modes[-1][1] != msg.message:
-                # when the controller changed mode (its CLOCK_MONOTONIC, shared by the processes
-                # of this machine), not when this possibly starved observer got the status
+            # Mode changes as the controller timed them (its CLOCK_MONOTONIC, shared by the
+            # processes of this machine), from the history each status carries: a starved
+            # observer that got statuses late, or lost some (depth 10), still sees every change.
+            last = self.modes[-1][0] if self.modes else -math.inf
+            history = parse_mode_history(values.get("mode_history", ""))
+            for when, mode in history:
+                if when > last and (not self.modes or self.modes[-1][1] != mode):
+                    self.modes.append((when, mode, values))
+                    last = when
+            if not history and (not self.modes or self.modes[-1][1] != msg.message):
                 since = values.get("mode_since_s", "")
                 self.modes.append((float(since) if since else time.monotonic(), msg.message, values))
 

@@ -14,6 +14,7 @@ from robot_control.cerebellum import (
     JointLimits,
     JointTrajectory,
 )
+from robot_control.cerebellum.controller import MODE_HISTORY, parse_mode_history
 
 pytestmark = pytest.mark.unit
 
@@ -247,6 +248,24 @@ def test_stale_setpoint_holds_within_one_period_after_deadline() -> None:
     assert sim.c.set_trajectory(sim.now, traj([0.2], [[0.1, 0.1, 0.1]]))[0]
     assert sim.tick().mode == "tracking"
     assert_within_limits(sim.outputs)
+    # every change is in the status's history, timed on the step clock, oldest first
+    history = parse_mode_history(sim.c.status()["mode_history"])
+    assert [m for _, m in history] == ["hold", "tracking", "stale_setpoint_hold", "tracking"]
+    assert history[2][0] == pytest.approx(t_hold, abs=1e-6)
+    assert history[2][0] < history[3][0] <= sim.now
+
+
+def test_mode_history_keeps_the_last_changes_only() -> None:
+    sim = Sim(make(setpoint_timeout_s=0.1))
+    sim.tick()
+    for _ in range(MODE_HISTORY):
+        sim.c.set_trajectory(sim.now, traj([0.01], [[0.1, 0.1, 0.1]]))
+        sim.run(0.05)  # tracking, then hold when it ends
+    history = parse_mode_history(sim.c.status()["mode_history"])
+    assert len(history) == MODE_HISTORY
+    assert [m for _, m in history[-2:]] == ["tracking", "hold"]
+    assert all(a[0] < b[0] for a, b in zip(history, history[1:], strict=False))
+    assert parse_mode_history("1.5:hold junk 2.0:tracking") == [(1.5, "hold"), (2.0, "tracking")]
 
 
 def test_streaming_setpoints_keep_tracking() -> None:
