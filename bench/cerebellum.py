@@ -461,6 +461,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         "config": {"duration_s": args.duration, "warmup_s": args.warmup, "stack": args.stack,
                    "realtime_priority": args.realtime_priority,
                    "inputs": "executor callbacks" if args.executor_inputs else "taken by the control thread",
+                   "phase_offset_us": args.phase_offset_us, "state_wait_us": args.state_wait_us,
                    "domain_id": args.domain_id},
         "errors": [],
     }
@@ -485,6 +486,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
     # callbacks in both nodes (the nodes' default)
     extra["cerebellum"]["inputs_on_control_thread"] = not args.executor_inputs
     extra["body"] = {"commands_on_control_thread": not args.executor_inputs}
+    for flag, param in (("phase_offset_us", "phase_offset_us"), ("state_wait_us", "state_wait_us")):
+        if getattr(args, flag) is not None:  # else the stack's params file decides
+            extra["cerebellum"][param] = float(getattr(args, flag))
     if rt > 0:  # SCHED_FIFO: the cerebellum's loop at rt, the body's (its state source) one below
         extra["cerebellum"]["realtime_priority"] = rt
         extra["body"]["realtime_priority"] = max(1, rt - 1)
@@ -610,6 +614,7 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
         "latency_us": {k: lat.get(k) for k in ("p50", "p99", "max")},
         "compute_us": {k: stats.get("compute_us", {}).get(k) for k in ("p50", "p99", "max")},
         "state_period_us": {k: stats.get("state_period_us", {}).get(k) for k in ("p50", "p99", "max")},
+        "state_wait_us": {k: stats.get("state_wait_us", {}).get(k) for k in ("n", "p50", "p99", "max")},
         "cpu_pct": cpu.get("cerebellum"),
         "stats_scope": "jitter/latency/missed_pct: the node's own stats file, whole run incl. warm-up "
                        "(RingStats keeps the last 60000 samples); rate_hz and missed_pct_window: the window",
@@ -693,6 +698,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--realtime-priority", type=int, default=0,
                         help="SCHED_FIFO priority for the cerebellum loop and the C baseline (the body's "
                              "loop one below); 0: normal scheduling (default). Needs CAP_SYS_NICE / root")
+    parser.add_argument("--phase-offset-us", type=float,
+                        help="cerebellum phase_offset_us (default: the stack's params file)")
+    parser.add_argument("--state-wait-us", type=float,
+                        help="cerebellum state_wait_us (default: the stack's params file)")
     parser.add_argument("--joint", default="right_elbow_joint", help="joint tracking the sinusoid")
     parser.add_argument("--amplitude", type=float, default=0.2, help="rad")
     parser.add_argument("--freq", type=float, default=1.0, help="Hz")

@@ -11,19 +11,27 @@ refused: only /cerebellum/reset (std_srvs/Trigger) clears it).
 The control loop runs on a dedicated thread with absolute-deadline sleeps
 (robot_control.common.periodic.PeriodicLoop), never on the executor. `realtime_priority` > 0
 asks for SCHED_FIFO for that thread (and one below for the executor thread). With
-`inputs_on_control_thread` (default false; use it with `realtime_priority`) the loop takes
+`inputs_on_control_thread` (default false; the shipped params files turn it on) the loop takes
 /joint_states and /imu/data itself at the start of each cycle, from subscriptions of a second
 node ("<name>_io") that no executor spins (robot_control.common.ros.ControlThreadInputs), so
 the executor thread does not hold the GIL for every 1 kHz state just as the loop wakes;
 arrival times then come from the middleware's receive timestamps. With false, executor
-callbacks store the latest sample: without real-time scheduling that measured no worse. Joint
+callbacks store the latest sample (measured: without the state wait, no worse than taking them
+on the loop; with it, p99 latency and missed periods worse). Joint
 states are taken serialized and decoded in numpy, and commands are published serialized
 (robot_control.common.cdr): rclpy's field-by-field conversion measured ~77 us per taken state
 and ~55 us per command here, against ~4-5 us each. The loop's phase is locked
 to the arrival of joint states (`phase_lock`), so each command is computed right after the
 state it answers arrives, while the period stays on the cerebellum's own clock and the guards
 keep running when states stop arriving. The lock compares arrivals with the loop's scheduled
-deadlines, not its actual wake times (those carry scheduling jitter).
+deadlines, not its actual wake times (those carry scheduling jitter). `phase_offset_us` is
+where the tick sits relative to the usual arrival: positive waits that long after it (a margin
+for late states), negative wakes that much before it and then waits for the state itself, for
+at most `state_wait_us` (polling the control thread's own subscription, or an event set by
+the executor's callback), while states keep arriving. Waiting for the state measured
+state->command p50 ~250 us lower than a +150 us offset here (see bench/cerebellum.py); the
+wait is bounded, so a late or missing state costs at most `state_wait_us` of the period and
+the cycle then runs with the previous state (the state watchdog judges its age as always).
 
 /joint_states messages may name a subset of the joints (several publishers may share the
 topic): they are merged (robot_control.cerebellum.state_merge); the controller gets a state
@@ -112,13 +120,14 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
     from robot_control.cerebellum.state_merge import JointStateMerger
     from robot_control.common import ros as R
     from robot_control.common.cdr import JointStateEncoder
-    from robot_control.common.periodic import PeriodicLoop, RingStats
+    from robot_control.common.periodic import PeriodicLoop, RingStats, poll_until
 
     class CerebellumNode(Node):
         def __init__(self) -> None:
             super().__init__("cerebellum", automatically_declare_parameters_from_overrides=True)
             for name, default in (("robot", "g1"), ("streaming_setpoints", True), ("phase_lock", True),
-                                  ("phase_offset_us", 150.0), ("status_rate_hz", 50.0),
+                                  ("phase_offset_us", 150.0), ("state_wait_us", 0.0),
+                                  ("status_rate_hz", 50.0),
                                   ("diagnostics_period_s", 1.0), ("realtime_priority", 0),
                                   ("inputs_on_control_thread", False), ("stats_file", "")):
                 if not self.has_parameter(name):
@@ -183,6 +192,12 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
 
             period = 1.0 / self.config.rate_hz
             self.phase = PhaseLock(period, p("phase_offset_us") * 1e-6) if p("phase_lock") else None
+            self.state_wait_ns = int(max(float(p("state_wait_us")), 0.0) * 1e3)
+            if self.state_wait_ns >= int(period * 1e9) // 2:
+                raise ValueError(f"state_wait_us={p('state_wait_us')} must be under half the control "
+                                 f"period ({period * 5e5:g} us)")
+            self._state_arrived = threading.Event()  # executor-side inputs tell the loop
+            self.state_wait = RingStats()  # tick -> fresh state, s (cycles that waited)
             self._warn_state = R.Throttle(self.get_logger().warning, 1.0)
             self._warn_trajectory = R.Throttle(self.get_logger().warning, 0.5)
             # /joint_states arrive and /joint_commands leave serialized: decoded and encoded in
@@ -218,6 +233,7 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                 self._last_arrival = arrival
                 self._state = (arrival, oldest, stamp, q, qd)
                 self._state_seq += 1
+            self._state_arrived.set()
 
         def _on_imu(self, data: bytes, arrival: int | None = None) -> None:
             quat = R.read_imu_orientation(data)
@@ -263,6 +279,11 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             tick_ns = time.monotonic_ns()
             if self.inputs is not None:
                 self.inputs.take()
+            if self.state_wait_ns and self._state_seq == self._used_seq and self._states_flowing(tick_ns):
+                self._await_state(tick_ns + self.state_wait_ns)
+                ready_ns = time.monotonic_ns()
+                self.state_wait.add((ready_ns - tick_ns) / 1e9)
+                tick_ns = ready_ns
             now = tick_ns / 1e9
             with self.lock:
                 state = self._state if self._state_seq != self._used_seq else None
@@ -295,6 +316,19 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             self.compute.add((time.monotonic_ns() - tick_ns) / 1e9)
             if self.phase is not None and state is not None:
                 self.phase.update(self.loop, state[0])
+
+        def _states_flowing(self, now_ns: int) -> bool:
+            """A state arrived within the last two periods: worth waiting a little for the next."""
+            return self._last_arrival > 0 and now_ns - self._last_arrival < 2 * self.loop.period_ns
+
+        def _await_state(self, until_ns: int) -> None:
+            if self.inputs is not None:
+                inputs, seen = self.inputs, self._used_seq
+                poll_until(lambda: inputs.take() > 0 and self._state_seq != seen, until_ns)
+                return
+            self._state_arrived.clear()
+            if self._state_seq == self._used_seq:
+                self._state_arrived.wait(max(until_ns - time.monotonic_ns(), 0) / 1e9)
 
         # -- reporting (executor thread) ---------------------------------------------------------
         def _publish_status(self) -> None:
@@ -339,7 +373,8 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
         def stats(self) -> dict[str, Any]:
             return {"loop": self.loop.summary(), "latency_us": self.latency.summary(1e6),
                     "compute_us": self.compute.summary(1e6),
-                    "state_period_us": self.state_period.summary(1e6)}
+                    "state_period_us": self.state_period.summary(1e6),
+                    "state_wait_us": self.state_wait.summary(1e6)}
 
     rclpy.init(args=argv)
     code = 0

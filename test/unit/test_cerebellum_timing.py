@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from robot_control.cerebellum.node import PhaseLock
-from robot_control.common.periodic import PeriodicLoop, RealTimeFactor, every_n_cycles
+from robot_control.common.periodic import PeriodicLoop, RealTimeFactor, every_n_cycles, poll_until
 from robot_control.common.ros import topic_remap_args
 
 pytestmark = pytest.mark.unit
@@ -74,6 +74,51 @@ def test_phase_lock_update_uses_the_loop_deadline() -> None:
     shift = lock.update(loop, 10 * PERIOD_NS)
     assert shift < 0 and loop.pending_ns == int(shift * 1e9)
     assert shift == lock.correction_s(loop.deadline_ns, 10 * PERIOD_NS)
+
+
+def test_phase_lock_with_a_negative_offset_ticks_before_the_state_it_waits_for() -> None:
+    """state_wait_us: the tick comes 30 µs before the usual arrival and the cycle uses the state
+    that arrives next (after the tick); the lock must settle there, not a period away."""
+    lock = PhaseLock(PERIOD_NS / 1e9, -30e-6)
+    loop = FakeLoop()
+    deadline = 123_456
+    phases = []
+    for _ in range(3000):
+        loop.deadline_ns = deadline
+        arrival = (deadline // PERIOD_NS) * PERIOD_NS + 300_000
+        if arrival < deadline:  # the next state to arrive
+            arrival += PERIOD_NS
+        if arrival - deadline <= 250_000:  # within the wait: this cycle answers it
+            lock.update(loop, arrival)
+        phases.append(deadline - arrival)
+        deadline += PERIOD_NS + loop.pending_ns
+        loop.pending_ns = 0
+    assert np.mean(phases[-200:]) == pytest.approx(-30_000, abs=2_000)
+
+
+def test_poll_until_returns_as_soon_as_ready_and_gives_up_at_the_deadline() -> None:
+    now = [0]
+    sleeps: list[float] = []
+
+    def clock() -> int:
+        return now[0]
+
+    def sleep(s: float) -> None:
+        sleeps.append(s)
+        now[0] += int(s * 1e9) + 5_000  # a sleep overshoots a little
+
+    calls = []
+    assert poll_until(lambda: len(calls) >= 3 or calls.append(1) is not None, 1_000_000, 20_000, clock, sleep)
+    assert len(calls) == 3 and sleeps == [20e-6, 20e-6, 20e-6]
+    now[0], sleeps[:] = 0, []
+    assert not poll_until(lambda: False, 50_000, 20_000, clock, sleep)
+    assert sleeps == [20e-6, 20e-6] and now[0] == 50_000
+    now[0], sleeps[:] = 0, []
+    assert not poll_until(lambda: False, 30_000, 20_000, clock, sleep)
+    assert sleeps == [20e-6, 5e-6], "the last sleep ends at the deadline, not an interval later"
+    now[0], sleeps[:] = 10**9, []
+    assert not poll_until(lambda: False, 0, 20_000, clock, sleep) and sleeps == [], "checked once when late"
+    assert poll_until(lambda: True, 0, 20_000, clock, sleep)
 
 
 def test_periodic_loop_exposes_deadlines_and_counts_overruns() -> None:
