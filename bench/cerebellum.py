@@ -19,7 +19,9 @@ One run does:
 body's loop at N-1; needs root or CAP_SYS_NICE; "realtime" in the JSON says whether it was
 granted). `--executor-inputs` is the A/B switch for how the cerebellum gets joint states:
 executor callbacks instead of its control thread taking them (and the body's /joint_commands
-likewise).
+likewise). With the control thread taking them the cerebellum also ticks 30 us before states
+usually arrive and waits for the state (phase_offset_us -30, state_wait_us 250; override with
+--phase-offset-us / --state-wait-us); with executor inputs the params file's phase applies.
 
 This is a benchmark, not a test: nothing here asserts on timing. The exit code is 0 when
 something was measured, 1 otherwise. The machine may be shared: the JSON records nproc and
@@ -461,7 +463,6 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         "config": {"duration_s": args.duration, "warmup_s": args.warmup, "stack": args.stack,
                    "realtime_priority": args.realtime_priority,
                    "inputs": "executor callbacks" if args.executor_inputs else "taken by the control thread",
-                   "phase_offset_us": args.phase_offset_us, "state_wait_us": args.state_wait_us,
                    "domain_id": args.domain_id},
         "errors": [],
     }
@@ -486,9 +487,14 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
     # callbacks in both nodes (the nodes' default)
     extra["cerebellum"]["inputs_on_control_thread"] = not args.executor_inputs
     extra["body"] = {"commands_on_control_thread": not args.executor_inputs}
-    for flag, param in (("phase_offset_us", "phase_offset_us"), ("state_wait_us", "state_wait_us")):
-        if getattr(args, flag) is not None:  # else the stack's params file decides
-            extra["cerebellum"][param] = float(getattr(args, flag))
+    # loop-taken inputs tick just before the state and wait for it (the real-time setting);
+    # executor inputs keep the params file's phase (a margin after the usual arrival)
+    if not args.executor_inputs:
+        extra["cerebellum"].update(phase_offset_us=-30.0, state_wait_us=250.0)
+    for flag in ("phase_offset_us", "state_wait_us"):
+        if getattr(args, flag) is not None:
+            extra["cerebellum"][flag] = float(getattr(args, flag))
+        result["config"][flag] = extra["cerebellum"].get(flag, "params file")
     if rt > 0:  # SCHED_FIFO: the cerebellum's loop at rt, the body's (its state source) one below
         extra["cerebellum"]["realtime_priority"] = rt
         extra["body"]["realtime_priority"] = max(1, rt - 1)
@@ -699,9 +705,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="SCHED_FIFO priority for the cerebellum loop and the C baseline (the body's "
                              "loop one below); 0: normal scheduling (default). Needs CAP_SYS_NICE / root")
     parser.add_argument("--phase-offset-us", type=float,
-                        help="cerebellum phase_offset_us (default: the stack's params file)")
+                        help="cerebellum phase_offset_us (default -30 with loop-taken inputs, else the "
+                             "params file's)")
     parser.add_argument("--state-wait-us", type=float,
-                        help="cerebellum state_wait_us (default: the stack's params file)")
+                        help="cerebellum state_wait_us (default 250 with loop-taken inputs, else the "
+                             "params file's)")
     parser.add_argument("--joint", default="right_elbow_joint", help="joint tracking the sinusoid")
     parser.add_argument("--amplitude", type=float, default=0.2, help="rad")
     parser.add_argument("--freq", type=float, default=1.0, help="Hz")
