@@ -11,11 +11,14 @@ refused: only /cerebellum/reset (std_srvs/Trigger) clears it).
 The control loop runs on a dedicated thread with absolute-deadline sleeps
 (robot_control.common.periodic.PeriodicLoop), never on the executor. `realtime_priority` > 0
 asks for SCHED_FIFO for that thread (and one below for the executor thread). With
-`inputs_on_control_thread` (default false; the shipped params files turn it on) the loop takes
-/joint_states and /imu/data itself at the start of each cycle, from subscriptions of a second
-node ("<name>_io") that no executor spins (robot_control.common.ros.ControlThreadInputs), so
-the executor thread does not hold the GIL for every 1 kHz state just as the loop wakes;
-arrival times then come from the middleware's receive timestamps. With false, executor
+`inputs_on_control_thread` (default false; bench/cerebellum.py's real-time setting turns it on)
+the loop takes /joint_states and /imu/data itself at the start of each cycle, from
+subscriptions of a second node ("<name>_io") that no executor spins
+(robot_control.common.ros.ControlThreadInputs), so the executor thread does not hold the GIL
+for every 1 kHz state just as the loop wakes; arrival times then come from the middleware's
+receive timestamps. The loop then also takes /cerebellum/trajectory and publishes
+/cerebellum/status after each command is out, leaving the executor the services and the 1 Hz
+/diagnostics (which must report a dead loop). With false, executor
 callbacks store the latest sample (measured: without the state wait, no worse than taking them
 on the loop; with it, p99 latency and missed periods worse). Joint
 states are taken serialized and decoded in numpy, and commands are published serialized
@@ -183,14 +186,23 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                 self.create_subscription(JointState, "/joint_states", self._on_state, R.sensor_qos(depth=1),
                                          raw=True)
                 self.create_subscription(Imu, "/imu/data", self._on_imu, R.sensor_qos(depth=1), raw=True)
-            self.create_subscription(JointTrajectoryMsg, "/cerebellum/trajectory", self._on_trajectory,
-                                     R.command_qos())
+            period = 1.0 / self.config.rate_hz
+            status_period = 1.0 / max(p("status_rate_hz"), 1e-3)
+            if self.inputs is not None:
+                # The loop does the node's periodic work too, right after each command is out,
+                # so the executor (left with the services) never holds the GIL when the loop wakes.
+                self.inputs.add(JointTrajectoryMsg, "/cerebellum/trajectory", R.command_qos(),
+                                lambda msg, _arrival: self._on_trajectory(msg), group="after_command")
+                self._status_every = max(1, round(status_period / period))
+            else:
+                self.create_subscription(JointTrajectoryMsg, "/cerebellum/trajectory", self._on_trajectory,
+                                         R.command_qos())
+                self.create_timer(status_period, self._publish_status)
+            # /diagnostics stays on the executor (1 Hz): it must still say so if the loop dies
+            self.create_timer(p("diagnostics_period_s"), self._publish_diagnostics)
             self.create_service(SetBool, "/cerebellum/estop", self._on_estop)
             self.create_service(Trigger, "/cerebellum/reset", self._on_reset)
-            self.create_timer(1.0 / max(p("status_rate_hz"), 1e-3), self._publish_status)
-            self.create_timer(p("diagnostics_period_s"), self._publish_diagnostics)
 
-            period = 1.0 / self.config.rate_hz
             self.phase = PhaseLock(period, p("phase_offset_us") * 1e-6) if p("phase_lock") else None
             self.state_wait_ns = int(max(float(p("state_wait_us")), 0.0) * 1e3)
             if self.state_wait_ns >= int(period * 1e9) // 2:
@@ -316,6 +328,15 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             self.compute.add((time.monotonic_ns() - tick_ns) / 1e9)
             if self.phase is not None and state is not None:
                 self.phase.update(self.loop, state[0])
+            if self.inputs is not None:
+                self._after_command()
+
+        def _after_command(self) -> None:
+            """The loop's share of the node's work, after the command went out: new trajectories
+            (they apply from the next cycle) and /cerebellum/status at its rate."""
+            self.inputs.take("after_command")
+            if self.loop.stats.periods % self._status_every == 0:
+                self._publish_status()
 
         def _states_flowing(self, now_ns: int) -> bool:
             """A state arrived within the last two periods: worth waiting a little for the next."""

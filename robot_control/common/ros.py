@@ -255,19 +255,22 @@ class ControlThreadInputs:
         self.node = Node(f"{owner.get_name()}_io", namespace=owner.get_namespace(), context=owner.context,
                          use_global_arguments=False, cli_args=topic_remap_args(argv, owner.get_name()),
                          start_parameter_services=False, enable_rosout=False)
-        self._subs: list[tuple[object, Callable[[object, int], None]]] = []
+        self._subs: dict[str, list[tuple[object, Callable[[object, int], None]]]] = {}
 
-    def add(self, msg_type, topic: str, qos, handler: Callable[[object, int], None], *, raw: bool = False):
-        """`raw`: the handler gets the serialized message (bytes)."""
+    def add(self, msg_type, topic: str, qos, handler: Callable[[object, int], None], *, raw: bool = False,
+            group: str = "inputs"):
+        """`raw`: the handler gets the serialized message (bytes). `group`: which take() call
+        hands it over (e.g. states before the command is computed, trajectories after it)."""
         sub = self.node.create_subscription(msg_type, topic, lambda _msg: None, qos, raw=raw)
-        self._subs.append((sub, handler))
+        self._subs.setdefault(group, []).append((sub, handler))
         return sub
 
-    def take(self) -> int:
-        """Hand every waiting message to its handler; returns how many (0 once the node is gone)."""
+    def take(self, group: str = "inputs") -> int:
+        """Hand every waiting message of `group` to its handler; returns how many (0 once the
+        node is gone)."""
         wall_minus_mono = time.time_ns() - time.monotonic_ns()
         count = 0
-        for sub, handler in self._subs:
+        for sub, handler in self._subs.get(group, ()):
             while True:
                 try:
                     with sub.handle:
@@ -283,5 +286,5 @@ class ControlThreadInputs:
         return count
 
     def destroy(self) -> None:
-        self._subs = []
+        self._subs = {}
         self.node.destroy_node()

@@ -141,6 +141,18 @@ def test_control_thread_inputs_take_what_no_executor_sees(ros):
         wait_for(lambda: inputs.take() >= 0 and len(got) == 3, 5.0, what="3 taken messages")
         assert [p for p, _ in got] == [[0.0], [1.0], [2.0]]
         assert all(before - 5_000_000 <= t <= time.monotonic_ns() - 400_000_000 for _, t in got), (before, got)
+
+        # groups: a take() hands over its own group's messages only
+        later: list[bytes] = []
+        inputs.add(JointState, "/ct_later", sensor_qos(depth=10), lambda data, _t: later.append(data),
+                   raw=True, group="after_command")
+        pub2 = ros.node.create_publisher(JointState, "/ct_later", sensor_qos(depth=10))
+        wait_for_subscribers(pub2, timeout_s=15.0)
+        pub2.publish(JointState(name=["b"], position=[7.0]))
+        time.sleep(0.3)
+        assert inputs.take() == 0 and later == []
+        wait_for(lambda: inputs.take("after_command") >= 0 and len(later) == 1, 5.0, what="the later group")
+        assert isinstance(later[0], bytes)
     finally:
         inputs.destroy()
     assert inputs.take() == 0  # after destroy: nothing, no error
