@@ -152,8 +152,11 @@ HEADLINE = {
     "cerebellum_rate_hz": ("cerebellum", "cerebellum.rate_hz"),
     "cerebellum_missed_pct": ("cerebellum", "cerebellum.missed_pct"),
     "cerebellum_jitter_p99_us": ("cerebellum", "cerebellum.jitter_us.p99"),
+    "cerebellum_latency_p50_us": ("cerebellum", "cerebellum.latency_us.p50"),
     "cerebellum_latency_p99_us": ("cerebellum", "cerebellum.latency_us.p99"),
     "c_baseline_jitter_p99_us": ("cerebellum", "baseline_c.jitter_us.p99"),
+    "cerebellum_p99_jitter_ratio_vs_c": ("cerebellum", "p99_jitter_ratio_vs_c"),
+    "cerebellum_realtime": ("cerebellum", "cerebellum.realtime"),
     "edge_step_overhead_ratio_p50": ("edge", "step.ratio_p50"),
     "edge_policy_port_unix_p50_us": ("edge", "wire.edge_policy_port_unix.p50_us"),
     "brain_nl_5_objects_p50_ms": ("brain", "nl_5_objects.p50_ms"),
@@ -357,6 +360,8 @@ def plan_parts(args: argparse.Namespace) -> tuple[list[Part], dict[str, str]]:
         if name == "cerebellum":
             cmd = [py, "bench/cerebellum.py", "--duration", f"{duration:g}", "--warmup", "2" if quick else "5",
                    "--track-duration", f"{min(duration, 3.0 if quick else 10.0):g}"]
+            if args.realtime_priority > 0:
+                cmd += ["--realtime-priority", str(args.realtime_priority)]
             parts.append(Part(name, tuple(cmd), duration + 300.0))
         elif name == "edge":
             parts.append(Part(name, (py, "bench/edge.py", "--n", "300" if quick else "3000"), 900.0, False))
@@ -1068,6 +1073,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", default="", metavar="PART,PART",
                    help=f"run only these parts ({', '.join(SUITE + OPTIONAL)})")
     p.add_argument("--quick", action="store_true", help="short durations: a smoke run of every part")
+    p.add_argument("--realtime-priority", type=int, default=0, metavar="N",
+                   help="cerebellum part under SCHED_FIFO at N (bench/cerebellum.py's real-time setting; "
+                        "needs root or CAP_SYS_NICE; 0: normal scheduling, the default)")
     p.add_argument("--duration", type=float, default=None,
                    help="cerebellum measurement window, s (default 30; --quick 5)")
     p.add_argument("--out", default="", help="bench JSON file (default runs/bench-<timestamp>.json)")

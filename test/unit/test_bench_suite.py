@@ -88,6 +88,10 @@ def test_plan_parts_selection_quick_and_soak():
     cere = parts[0]
     assert cere.argv[1] == "bench/cerebellum.py" and cere.argv[cere.argv.index("--duration") + 1] == "5"
     assert cere.domain_flag and not parts[1].domain_flag  # edge: no ROS
+    assert "--realtime-priority" not in cere.argv
+    parts, _ = bench.plan_parts(_args(only="cerebellum", realtime_priority=80))
+    argv = parts[0].argv
+    assert argv[argv.index("--realtime-priority") + 1] == "80"
 
     parts, _ = bench.plan_parts(_args(only="brain, edge", duration=12.0))
     assert [p.name for p in parts] == ["brain", "edge"]
