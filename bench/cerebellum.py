@@ -733,6 +733,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--freq", type=float, default=1.0, help="Hz")
     parser.add_argument("--track-duration", type=float, default=10.0, help="s, inside the window")
     args = parser.parse_args(argv)
+    if args.executor_inputs and args.state_wait_us:
+        parser.error("--state-wait-us needs the inputs taken by the control thread (drop --executor-inputs)")
     if args.duration <= 0 or args.warmup < 0:
         parser.error("--duration must be > 0 and --warmup >= 0")
 

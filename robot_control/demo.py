@@ -328,10 +328,10 @@ def collect_stats(mon: Monitor, summary: dict[str, Any]) -> None:
 
 
 # The default task per robot. The G1 takes the red cube only. "put the red cube and the green
-# can in the bin" runs both (the G1 grasp and transport were trained on runs moving both): through
-# the live stack on 2 cores it succeeded in 4 of 5 runs with the bridge's recovery (the failure:
-# the can's place stalled 3 cm up), and failed 2 of 3 while the brain restarted (its model load
-# starves the cores) - not yet what CI can rely on. The Panda scene has red, green and blue cubes.
+# can in the bin" runs both (the G1 grasp and transport were trained on runs moving both): live
+# demos on 2 cores succeeded in 4 of 5 runs (2026-12-04) and 3 of 5 (2026-12-05: the can's first
+# grasp pushed it in 3 runs and the recovery release tipped it in 2) - not yet what CI can rely
+# on. The Panda scene has red, green and blue cubes.
 DEFAULT_INSTRUCTIONS = {"g1": "put the red cube in the bin",
                         "panda": "put the red cube and the green cube in the bin"}
 

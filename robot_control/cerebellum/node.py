@@ -30,8 +30,9 @@ keep running when states stop arriving. The lock compares arrivals with the loop
 deadlines, not its actual wake times (those carry scheduling jitter). `phase_offset_us` is
 where the tick sits relative to the usual arrival: positive waits that long after it (a margin
 for late states), negative wakes that much before it and then waits for the state itself, for
-at most `state_wait_us` (polling the control thread's own subscription, or an event set by
-the executor's callback), while states keep arriving. Waiting for the state measured
+at most `state_wait_us` (polling the control thread's own subscription: the wait needs
+`inputs_on_control_thread`; an executor-callback variant measured worse p99 latency and missed
+periods and was dropped), while states keep arriving. Waiting for the state measured
 state->command p50 289 vs 442 us with a +150 us offset (G1, SCHED_FIFO, bench/cerebellum.py); the
 wait is bounded, so a late or missing state costs at most `state_wait_us` of the period and
 the cycle then runs with the previous state (the state watchdog judges its age as always).
@@ -205,10 +206,12 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
 
             self.phase = PhaseLock(period, p("phase_offset_us") * 1e-6) if p("phase_lock") else None
             self.state_wait_ns = int(max(float(p("state_wait_us")), 0.0) * 1e3)
+            if self.state_wait_ns and self.inputs is None:
+                raise ValueError("state_wait_us > 0 needs inputs_on_control_thread: true (the loop polls "
+                                 "its own /joint_states subscription)")
             if self.state_wait_ns >= int(period * 1e9) // 2:
                 raise ValueError(f"state_wait_us={p('state_wait_us')} must be under half the control "
                                  f"period ({period * 5e5:g} us)")
-            self._state_arrived = threading.Event()  # executor-side inputs tell the loop
             self.state_wait = RingStats()  # tick -> fresh state, s (cycles that waited)
             self._warn_state = R.Throttle(self.get_logger().warning, 1.0)
             self._warn_trajectory = R.Throttle(self.get_logger().warning, 0.5)
@@ -245,7 +248,6 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
                 self._last_arrival = arrival
                 self._state = (arrival, oldest, stamp, q, qd)
                 self._state_seq += 1
-            self._state_arrived.set()
 
         def _on_imu(self, data: bytes, arrival: int | None = None) -> None:
             quat = R.read_imu_orientation(data)
@@ -346,13 +348,8 @@ def main(args: list[str] | None = None) -> int:  # noqa: C901 - one node, read t
             return self._last_arrival > 0 and now_ns - self._last_arrival < 2 * self.loop.period_ns
 
         def _await_state(self, until_ns: int) -> None:
-            if self.inputs is not None:
-                inputs, seen = self.inputs, self._used_seq
-                poll_until(lambda: inputs.take() > 0 and self._state_seq != seen, until_ns)
-                return
-            self._state_arrived.clear()
-            if self._state_seq == self._used_seq:
-                self._state_arrived.wait(max(until_ns - time.monotonic_ns(), 0) / 1e9)
+            inputs, seen = self.inputs, self._used_seq
+            poll_until(lambda: inputs.take() > 0 and self._state_seq != seen, until_ns)
 
         # -- reporting (executor thread) ---------------------------------------------------------
         def _publish_status(self) -> None:
