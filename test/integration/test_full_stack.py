@@ -600,7 +600,14 @@ def test_estop_during_task(full: FullStack) -> None:
         assert rest.sum() >= 20, f"too few /joint_commands after the e-stop ({rest.sum()})"
         assert np.max(np.abs(pos[rest] - final)) < 1e-6, "the held command moves during the e-stop"
         assert np.max(np.abs(vel[rest])) < 1e-9, "the held command is not at rest"
-        assert settle_s <= 0.5, settle_s
+        # The e-stop holds the position commanded when it engaged: a moving joint brakes, overshoots
+        # and comes back, (1 + sqrt 2) v / a at the acceleration limit. Allow that (from the commanded
+        # velocities just before) plus 0.3 s for a loop running late on 2 loaded cores (CI: 0.50 s
+        # against 0.27-0.41 s locally, with a fixed 0.5 s bound).
+        v0 = np.abs(vel[ts < t_estop][-1])
+        stop_s = float(np.max(v0 / full.description.array("acceleration"))) * (1.0 + math.sqrt(2.0))
+        print(f"[{full.robot}] braking at the e-stop: {stop_s:.3f} s (commands frozen after {settle_s:.3f} s)")
+        assert settle_s <= stop_s + 0.3, f"commands moved {settle_s:.3f} s after the e-stop (braking {stop_s:.3f} s)"
         if full.robot == "g1":
             assert full.min_base_z(t_estop) > G1_STANDING_Z, "the G1 fell after the e-stop"
 
