@@ -20,6 +20,7 @@ import argparse
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -72,6 +73,16 @@ class EpisodeResult:
     @property
     def chain_success(self) -> bool:
         return len(self.skills) == self.expected and all(s.success for s in self.skills) and not self.fell
+
+
+class Actor(Protocol):
+    """What acts instead of the expert in SimEpisodeRunner.run_skill (a learned policy, for DAgger):
+    the 14-d adapter observation -> action (ee delta, gripper), and the gripper rate limit the edge
+    runtime applies to it (None: none)."""
+
+    gripper_max_rate: float | None
+
+    def act(self, obs: np.ndarray) -> np.ndarray: ...
 
 
 class SimEpisodeRunner:
@@ -179,7 +190,11 @@ class SimEpisodeRunner:
         result.wall_time = time.perf_counter() - t0
         return result
 
-    def run_skill(self, skill: Skill, noise: float, rng: np.random.Generator, record: bool) -> SkillRecord:
+    def run_skill(self, skill: Skill, noise: float, rng: np.random.Generator, record: bool,
+                  actor: Actor | None = None) -> SkillRecord:
+        """Run the expert's phases. With `actor` (DAgger), the actor's action is executed instead
+        and the expert only labels: its phases advance on the measured ee exactly as when it acts,
+        and a phase that times out ends the skill (the expert never acts from there)."""
         ee = self._measured_ee()
         ctx = self._ctx(ee)
         obj_start = ctx.obj0.copy()
@@ -191,9 +206,9 @@ class SimEpisodeRunner:
         t_start = self.driver.data.time
         prev_ee = ee.copy()
         gripper = self.adapter.gripper
-        fell = False
+        fell = timed_out = False
         for phase in skill.phases:
-            if fell:
+            if fell or timed_out:
                 break
             wp = phase.waypoint(ctx)
             g_from = gripper
@@ -204,6 +219,9 @@ class SimEpisodeRunner:
                 if np.linalg.norm(wp - ee) < phase.tol and t_reached is None:
                     t_reached = t_phase
                 if t_reached is not None and t_phase - t_reached >= phase.settle:
+                    break
+                if actor is not None and t_reached is None and t_phase + dt >= phase.timeout:
+                    timed_out = True  # the expert would move on unreached: it never acts from there
                     break
                 ramp = 1.0 if phase.gripper_ramp <= 0 else min(1.0, (t_phase + dt) / phase.gripper_ramp)
                 gripper = g_from + ramp * (phase.gripper - g_from)
@@ -216,16 +234,22 @@ class SimEpisodeRunner:
                 executed = action.copy()
                 if noise > 0:
                     executed[:3] += rng.normal(0.0, noise, 3)
-                if record:
+                obs = None
+                if record or actor is not None:
                     state = self.driver.read()
                     t_norm = (self.driver.data.time - t_start) / skill.max_duration
-                    obs_log.append(self.adapter.observation(
+                    obs = self.adapter.observation(
                         ee, (ee - prev_ee) / dt, self.view.obj_pos(self.obj), goal,
-                        self.adapter.gripper_state(state.joints), t_norm))
+                        self.adapter.gripper_state(state.joints), t_norm)
+                if actor is not None:
+                    assert obs is not None
+                    executed = np.asarray(actor.act(obs), dtype=float).reshape(ACT_DIM)
+                if record:
+                    obs_log.append(obs)
                     act_log.append(action.astype(np.float32))
                     exe_log.append(executed.astype(np.float32))
                 prev_ee = ee
-                cmd = self.adapter.apply_action(executed, ee)
+                cmd = self.adapter.apply_action(executed, ee, None if actor is None else actor.gripper_max_rate)
                 for _ in range(self.substeps):
                     self.driver.write(cmd)
                 t_phase += dt
@@ -236,7 +260,7 @@ class SimEpisodeRunner:
                     break
         self.adapter.frozen = False
         ee = self._measured_ee()
-        ok = not fell and check_success(skill.name, self.view, self.obj, ctx, ee, obj_start)
+        ok = not fell and not timed_out and check_success(skill.name, self.view, self.obj, ctx, ee, obj_start)
         return SkillRecord(skill.name, ok, float(self.driver.data.time - t_start),
                            np.array(obs_log, dtype=np.float32).reshape(-1, OBS_DIM),
                            np.array(act_log, dtype=np.float32).reshape(-1, ACT_DIM),

@@ -101,3 +101,71 @@ def test_parallel_demo_collection_writes_the_same_episodes(tmp_path: Path) -> No
         np.testing.assert_array_equal(a.executed, b.executed)
         np.testing.assert_array_equal(a.joint_position, b.joint_position)
     assert not list(two_path.parent.glob("*.chunk*"))  # the workers' files are gone
+
+
+class _StuckPolicy:
+    """A policy that never moves the arm and keeps the hand half closed (what DAgger must correct)."""
+
+    gripper_max_rate = None
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        assert obs.shape == (14,)
+        self.calls += 1
+        return np.array([0.0, 0.0, 0.0, 0.3])
+
+
+def test_dagger_rollout_executes_the_policy_and_records_the_expert_labels() -> None:
+    """run_skill(actor=...): the actor's action is what moves the robot, the recorded labels are the
+    expert's for the states the actor led to, and an expert phase the actor never completes ends
+    the rollout at its timeout (no labels from a phase the expert would have left unreached)."""
+    from robot_control.edge.sim_episode import SimEpisodeRunner
+
+    runner = SimEpisodeRunner("panda")
+    res = runner.run(0, chain=("reach",), record=False)
+    assert res.chain_success
+    ee0 = runner._measured_ee()
+    stuck = _StuckPolicy()
+    grasp = runner.skills["grasp"]
+    rec = runner.run_skill(grasp, 0.0, np.random.default_rng(0), record=True, actor=stuck)
+    approach = grasp.phases[0]
+    ticks = len(rec.obs)
+    assert stuck.calls == ticks and ticks == pytest.approx(approach.timeout / runner.control_dt, abs=1)
+    assert not rec.success and not rec.fell
+    np.testing.assert_allclose(rec.executed, np.tile([0.0, 0.0, 0.0, 0.3], (ticks, 1)))
+    assert np.linalg.norm(runner._measured_ee() - ee0) < 0.005  # the arm stayed where the actor kept it
+    # labels: the expert's approach, toward the goal at its speed, hand open, from every visited state
+    goal_minus_ee = rec.obs[:, 3:6]
+    step = approach.speed * runner.control_dt
+    np.testing.assert_allclose(np.linalg.norm(rec.act[:, :3], axis=1), step, rtol=1e-3)
+    cos = np.sum(rec.act[:, :3] * goal_minus_ee, axis=1) / (step * np.linalg.norm(goal_minus_ee, axis=1))
+    assert cos.min() > 0.999
+    assert np.all(rec.act[:, 3] == 0.0)
+
+
+def test_quick_train_with_a_dagger_round(tmp_path: Path) -> None:
+    """--dagger-rounds 1: the cloned policy acts on fresh seeds, the expert's labels of those rollouts
+    go into a file of their own, the model is cloned again and the manifest says so."""
+    out, data = tmp_path / "skills", tmp_path / "data"
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "robot_control.cli", "train", "grasp", "--robot", "panda", "--quick",
+         "--dagger-rounds", "1", "--out", str(out), "--data-dir", str(data), "--no-progress"],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "DAgger round 1/1" in proc.stdout
+    prov = load_manifest(out / "grasp_panda.yaml").provenance
+    (round1,) = prov["dataset"]["dagger"]["rounds"]
+    path = data / "dagger_grasp_panda_s0_r1_4ep.mcap"
+    assert round1["path"] == str(path.resolve()) and round1["sha256"] == sha256_file(path)
+    assert round1["seeds"] == "700000-700003"  # disjoint from the demonstrations and the evaluation
+    rollouts = read_episodes(path)
+    assert len(rollouts) == round1["rollouts"] >= 1 and round1["samples"] == sum(len(e) for e in rollouts)
+    assert all(e.skill == "grasp" and e.seed >= 700000 for e in rollouts)
+    # the policy acted (its actions are not the expert's labels), the labels are the expert's
+    assert any(np.abs(e.executed - e.act).max() > 1e-4 for e in rollouts)
+    demos = [e for e in read_episodes(data / "demos_panda_s0_4ep_to-grasp.mcap", joints=False)
+             if e.skill == "grasp" and e.success]
+    assert prov["dataset"]["samples"] == sum(len(e) for e in demos) + round1["samples"]

@@ -4,6 +4,7 @@
     robot-control train grasp --robot panda --episodes 150     # per robot: grasp_panda
     robot-control train grasp,lift,place,release --robot g1   # several skills, one process
     robot-control train reach --robot panda --quick --out /tmp/skills   # seconds; CI smoke test
+    robot-control train grasp --robot g1 --objects red_cube,green_can --episodes 120 --dagger-rounds 2
 
 Writes `<out>/<stem>.yaml` and `<out>/models/<stem>.onnx` (stem = skill for a shared model,
 `<skill>_<robot>` otherwise). Demonstrations of the whole expert chain go to
@@ -119,7 +120,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                              bc_config=config, progress=not args.no_progress,
                              reuse_dataset=not args.fresh_dataset,
                              full_chain=not args.quick or len(args.objects or ()) > 1,
-                             objects=args.objects or (), jobs=args.jobs)
+                             objects=args.objects or (), jobs=args.jobs, dagger_rounds=args.dagger_rounds,
+                             dagger_episodes=args.dagger_episodes or (QUICK["episodes"] if args.quick else 100))
         print(report.summary(), flush=True)
         lib = SkillLibrary.load(out)
         if report.manifest_path.name in lib.rejected:
@@ -154,6 +156,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                             "(the second goes to the bin's other slot; default: the scene's first object)")
     train.add_argument("--jobs", type=_positive_int, default=1,
                        help="processes collecting demonstrations (default 1; the file is the same)")
+    train.add_argument("--dagger-rounds", type=int, default=0, metavar="N",
+                       help="after cloning, N DAgger rounds: the policy acts on fresh seeds, the expert labels the "
+                            "states it visits, the model is cloned again on everything (default 0)")
+    train.add_argument("--dagger-episodes", type=_positive_int, default=None, metavar="N",
+                       help="seeds per DAgger round (default 100; --quick: as many as the demonstrations)")
     train.add_argument("--quick", action="store_true", help="tiny dataset, model and evaluation (smoke test)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.set_defaults(func=cmd_train)

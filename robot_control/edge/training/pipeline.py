@@ -106,6 +106,7 @@ def default_bc_config(skill: str, seed: int = 0, quick: bool = False) -> BCConfi
     return BCConfig(seed=seed, ignore_inputs=IGNORED_INPUTS[skill])
 CONTROL_RATE_HZ = 50.0
 EVAL_SEED_OFFSET = 500_000
+DAGGER_SEED_OFFSET = 700_000  # DAgger rollouts (evaluation seeds stay below)
 SEED_STRIDE = 1_000_000
 DEFAULT_DATA_DIR = "runs/skill_datasets"  # relative to the working directory; runs/ is git-ignored
 DEFAULT_NOISE = (0.0, 0.001, 0.002)  # m per tick on the executed ee delta, cycled over episodes
@@ -279,6 +280,13 @@ def eval_seeds(seed: int, episodes: int) -> list[int]:
     return [seed * SEED_STRIDE + EVAL_SEED_OFFSET + i for i in range(episodes)]
 
 
+def dagger_seeds(seed: int, round_index: int, episodes: int) -> list[int]:
+    """Seeds of DAgger round `round_index` (0-based): disjoint from the demonstrations' and the
+    evaluation's (demonstrations < EVAL_SEED_OFFSET <= evaluation < DAGGER_SEED_OFFSET)."""
+    first = seed * SEED_STRIDE + DAGGER_SEED_OFFSET + round_index * episodes
+    return list(range(first, first + episodes))
+
+
 def _collect_chunk(robot: str, obj: str, seeds: Sequence[int], noise: Sequence[float], chain: Sequence[str],
                    objects: Sequence[str], first_index: int, path: str) -> int:
     """One worker process's share of `ensure_demos(jobs > 1)`: seeds[...] into its own file."""
@@ -316,6 +324,55 @@ def _collect_parallel(runner: Any, seeds: Sequence[int], noise: Sequence[float],
     finally:
         for part in parts:
             part.unlink(missing_ok=True)
+
+
+def _dagger_chunk(robot: str, obj: str, manifest_path: str, skill: str, seeds: Sequence[int],
+                  objects: Sequence[str], path: str) -> int:
+    """One worker process's share of `collect_dagger_round(jobs > 1)`."""
+    from robot_control.edge.sim_episode import SimEpisodeRunner
+    from robot_control.edge.training.rollout import collect_dagger
+
+    runner = SimEpisodeRunner(robot, obj=obj)
+    policy = load_policy(load_manifest(manifest_path))
+    with EpisodeWriter(path, {"chunk_of": robot}, CONTROL_RATE_HZ) as writer:
+        collect_dagger(runner, policy, skill, seeds, writer, objects=objects or None, progress=False)
+        return writer.count
+
+
+def collect_dagger_round(runner: Any, manifest_path: Path, skill: str, seeds: Sequence[int], path: Path,
+                         objects: Sequence[str] = (), jobs: int = 1, progress: bool = True) -> Path:
+    """One DAgger round into `path`: the policy of `manifest_path` acts, the expert labels (rollout.
+    collect_dagger); `jobs` > 1 splits the seeds over that many spawned processes (same file)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from robot_control.edge.training.rollout import collect_dagger
+
+    meta = {"robot": runner.description.name, "kind": "dagger", "skill": skill,
+            "policy_sha256": sha256_file(load_manifest(manifest_path).model_path()),
+            "seeds": f"{seeds[0]}-{seeds[-1]}", "episodes": len(seeds), "object": ",".join(objects) or runner.obj,
+            "generator": "robot_control.edge.training", "generator_code_sha256": generator_sha256()}
+    with EpisodeWriter(path, meta, CONTROL_RATE_HZ) as writer:
+        if jobs <= 1 or len(seeds) < 2:
+            collect_dagger(runner, load_policy(load_manifest(manifest_path)), skill, seeds, writer,
+                           objects=objects or None, progress=progress)
+            return path
+        bounds = np.linspace(0, len(seeds), min(jobs, len(seeds)) + 1).round().astype(int)
+        chunks = [list(seeds[a:b]) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+        parts = [path.with_name(f"{path.name}.chunk{k}") for k in range(len(chunks))]
+        try:
+            with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = [pool.submit(_dagger_chunk, runner.description.name, runner.obj, str(manifest_path), skill,
+                                       chunk, tuple(objects), str(part)) for chunk, part in zip(chunks, parts, strict=True)]
+                for future in futures:
+                    future.result()
+            for part in parts:
+                for ep in read_episodes(part, joints=True):
+                    writer.add(ep)
+        finally:
+            for part in parts:
+                part.unlink(missing_ok=True)
+    return path
 
 
 def ensure_demos(runner: Any, *, seed: int, episodes: int, noise: Sequence[float], chain: Sequence[str],
@@ -442,9 +499,12 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
                 out_dir: str | Path, noise: Sequence[float] = DEFAULT_NOISE, data_dir: str | Path | None = None,
                 bc_config: BCConfig | None = None, progress: bool = True, hold_s: float | None = None,
                 reuse_dataset: bool = True, full_chain: bool = True, objects: Sequence[str] = (),
-                jobs: int = 1, log: Callable[[str], None] = print) -> TrainReport:
+                jobs: int = 1, dagger_rounds: int = 0, dagger_episodes: int = 0,
+                log: Callable[[str], None] = print) -> TrainReport:
     """`objects`: demonstrations and evaluation move each of these in turn per run (the second
-    one to the bin's other slot); default: the scene's first object only."""
+    one to the bin's other slot); default: the scene's first object only. `dagger_rounds` > 0:
+    after cloning the demonstrations, that many DAgger rounds of `dagger_episodes` seeds each
+    (the current policy acts, the expert labels; the model is re-cloned on everything so far)."""
     from robot_control.edge.sim_episode import SimEpisodeRunner
     from robot_control.edge.training.rollout import SUCCESS_HOLD_S, evaluate_skill
 
@@ -456,6 +516,11 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
         raise ValueError(f"robots must be g1 and/or panda, got {robot!r}")
     if episodes < 2 or eval_episodes < 1:
         raise ValueError("need at least 2 demonstration episodes and 1 evaluation episode")
+    if dagger_rounds < 0 or (dagger_rounds > 0 and dagger_episodes < 1):
+        raise ValueError("dagger_rounds must be >= 0, and dagger_episodes >= 1 when rounds are asked for")
+    if eval_episodes > DAGGER_SEED_OFFSET - EVAL_SEED_OFFSET or \
+            dagger_rounds * dagger_episodes > SEED_STRIDE - DAGGER_SEED_OFFSET:
+        raise ValueError("too many evaluation or DAgger episodes: the seed ranges must stay disjoint")
     out_dir = Path(out_dir)
     data_dir = data_dir if data_dir is not None else DEFAULT_DATA_DIR
     stem = model_stem(skill, robots)
@@ -508,25 +573,31 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
     if len(eps) < 2:
         raise RuntimeError(f"{skill}: only {len(eps)} successful demonstrations in "
                            f"{', '.join(map(str, files.values()))}; expert statistics: {demo_stats}")
-    obs = np.concatenate(inputs)
-    act = transform_labels(skill, np.concatenate([e.act for e in eps]))
-    groups = np.concatenate([np.full(len(e), i) for i, e in enumerate(eps)])
     low = [-max_step] * 3 + [0.0]
     high = [max_step] * 3 + [1.0]
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    training_eps = list(eps)  # demonstrations, then every DAgger rollout
 
-        bar = tqdm(total=bc_config.steps, desc=f"bc {stem}", unit="step", dynamic_ncols=True, leave=False)
+    def clone() -> tuple[BCResult, int]:
+        obs = np.concatenate(inputs)
+        act = transform_labels(skill, np.concatenate([e.act for e in training_eps]))
+        groups = np.concatenate([np.full(len(e), i) for i, e in enumerate(training_eps)])
+        bar = None
+        if progress:
+            from tqdm import tqdm
 
-    def tick(step: int, loss: float) -> None:
+            bar = tqdm(total=bc_config.steps, desc=f"bc {stem}", unit="step", dynamic_ncols=True, leave=False)
+
+        def tick(step: int, loss: float) -> None:
+            if bar is not None:
+                bar.update(step - bar.n)
+                bar.set_postfix(loss=f"{loss:.4f}")
+
+        result = train_bc(obs, act, low, high, bc_config, groups=groups, progress=tick)
         if bar is not None:
-            bar.update(step - bar.n)
-            bar.set_postfix(loss=f"{loss:.4f}")
+            bar.close()
+        return result, len(obs)
 
-    bc = train_bc(obs, act, low, high, bc_config, groups=groups, progress=tick)
-    if bar is not None:
-        bar.close()
+    bc, samples = clone()
     timings["bc"] = time.perf_counter() - t1
 
     # 3. export + manifest (no evaluation yet)
@@ -534,7 +605,7 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
         "dataset": {"files": [{"robot": r, "path": _display_path(p), "sha256": sha256_file(p)}
                               for r, p in files.items()], "format": FORMAT,
                     "episodes": sum(s["episodes"] for s in demo_stats.values()),
-                    "successful_episodes_used": len(eps), "samples": int(len(obs)),
+                    "successful_episodes_used": len(eps), "samples": int(samples),
                     "per_robot": demo_stats, "seeds": f"{train_seeds[0]}-{train_seeds[-1]}",
                     "dart_noise_m_per_tick": list(noise),
                     **({"objects": list(objects)} if len(objects) > 1
@@ -555,6 +626,38 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
     closure = holding_closure([e.obs[-1, GRIPPER_STATE_INDEX] for e in eps])
     data = build_manifest(skill, robots, bc, max_step, max_duration, model_file, provenance, closure)
     export_and_write(data, bc.layers, manifest_path)
+
+    # 3b. DAgger: the exported policy acts on fresh seeds, the expert labels the states it visits
+    # (its own mistakes included), and the model is cloned again on demonstrations + all rollouts
+    rounds: list[dict[str, Any]] = []
+    for k in range(dagger_rounds):
+        t3 = time.perf_counter()
+        seeds_k = dagger_seeds(seed, k, dagger_episodes)
+        for r, run in runners.items():
+            path = Path(data_dir) / f"dagger_{skill}_{r}_s{seed}_r{k + 1}_{dagger_episodes}ep" \
+                f"{'_' + '+'.join(objects) if objects else ''}.mcap"
+            log(f"{stem}: DAgger round {k + 1}/{dagger_rounds} on {r}, seeds {seeds_k[0]}-{seeds_k[-1]}")
+            collect_dagger_round(run, manifest_path, skill, seeds_k, path, objects, jobs, progress)
+            new_eps = [e for e in read_episodes(path, joints=False) if e.skill == skill and len(e)]
+            training_eps.extend(new_eps)
+            inputs.extend(layout.assemble_batch(e.obs, runners[r].spec) for e in new_eps)
+            rounds.append({"round": k + 1, "robot": r, "path": _display_path(path), "sha256": sha256_file(path),
+                           "seeds": f"{seeds_k[0]}-{seeds_k[-1]}", "rollouts": len(new_eps),
+                           "policy_successes": sum(e.success for e in new_eps),
+                           "samples": int(sum(len(e) for e in new_eps))})
+            log(f"{stem}: round {k + 1} on {r}: the policy succeeded in {rounds[-1]['policy_successes']}/"
+                f"{len(new_eps)} rollouts; {rounds[-1]['samples']} labelled samples added")
+        bc, samples = clone()
+        data["provenance"]["dataset"]["dagger"] = {
+            "algorithm": "DAgger (the policy acts, the scripted expert labels every visited state; "
+                         "all rollouts kept, failed ones too)", "rounds": rounds}
+        data["provenance"]["dataset"]["samples"] = int(samples)
+        data["provenance"]["training"].update({
+            "train_loss": float(f"{bc.train_loss:.6g}"), "val_loss": float(f"{bc.val_loss:.6g}"),
+            "train_samples": bc.train_samples, "val_samples": bc.val_samples})
+        data["observation"]["normalisation"].update({"mean": _rounded(bc.obs_mean), "std": _rounded(bc.obs_std)})
+        export_and_write(data, bc.layers, manifest_path)
+        timings[f"dagger_round_{k + 1}"] = time.perf_counter() - t3
 
     # 4. evaluation of the exported file on unseen seeds
     t2 = time.perf_counter()

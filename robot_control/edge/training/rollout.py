@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from robot_control.edge.checks import CheckInputs, Region, compile_checks
+from robot_control.edge.embodiment import EmbodimentSpec
 from robot_control.edge.experts import CHAIN, check_success
 from robot_control.edge.manifest import SkillManifest
 from robot_control.edge.policy import SkillPolicy
@@ -123,6 +124,63 @@ def collect_demos(runner: SimEpisodeRunner, seeds: Sequence[int], noises: Sequen
             stats.written[rec.skill] += 1
             stats.successful[rec.skill] += int(rec.success)
             stats.ticks += n
+    return stats
+
+
+# -- DAgger: the policy acts, the expert labels ------------------------------------------------
+class PolicyActor:
+    """A learned policy acting in `SimEpisodeRunner.run_skill` (sim_episode.Actor): the base
+    observation -> the model's input (embodiment signals added) -> clipped action; the gripper
+    rate limit is the one the edge runtime applies (manifest `gripper_max_rate`)."""
+
+    def __init__(self, policy: SkillPolicy, spec: EmbodimentSpec) -> None:
+        self.policy = policy
+        self.spec = spec
+        self.gripper_max_rate = policy.manifest.gripper_max_rate
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        return self.policy.act(self.policy.layout.assemble(obs, self.spec))
+
+
+def collect_dagger(runner: SimEpisodeRunner, policy: SkillPolicy, skill: str, seeds: Sequence[int],
+                   writer: EpisodeWriter, objects: Sequence[str] | None = None, progress: bool = True) -> DemoStats:
+    """DAgger data (Ross et al. 2011): per seed (and object, in turn, as `evaluate_skill`), the experts
+    run the skills before `skill` (no noise), then `policy` executes `skill` while the expert
+    labels every state it visits (SimEpisodeRunner.run_skill with an actor): the states are the
+    policy's own, mistakes included, and the labels say how the expert goes on from there. Every
+    rollout is written (`success` = ground truth), failed ones too: those states are why."""
+    prefix = CHAIN[:CHAIN.index(skill)]
+    targets = list(objects) if objects else [runner.obj]
+    actor = PolicyActor(policy, runner.spec)
+    stats = DemoStats(written={skill: 0}, successful={skill: 0})
+    names = tuple(runner.driver.read().joints.names)
+    robot = runner.description.name
+    saved = runner.obj
+    try:
+        for seed in _progress(seeds, progress, desc=f"dagger {skill} {robot}", unit="ep"):
+            stats.runs += 1
+            for k, obj in enumerate(targets):
+                res = runner.run(seed, chain=prefix, noise=0.0, record=False, objs=[obj], before=targets[:k])
+                if len(res.skills) != res.expected or not all(rec.success for rec in res.skills):
+                    continue  # the skill's preconditions were not met
+                runner.set_object(obj)
+                with _joint_tap(runner) as tape:
+                    rec = runner.run_skill(runner.skills[skill], 0.0, np.random.default_rng(seed), record=True,
+                                           actor=actor)
+                if len(rec.obs) == 0:
+                    continue
+                if len(tape) != len(rec.obs):
+                    raise RuntimeError(f"{robot} seed {seed}: {len(tape)} joint samples for {len(rec.obs)} ticks")
+                writer.add(Episode(
+                    robot=robot, skill=skill, seed=int(seed), noise=0.0, success=rec.success, obs=rec.obs,
+                    act=rec.act, executed=rec.executed, t=np.array([r[0] for r in tape]) - tape[0][0],
+                    joint_names=names, joint_position=np.array([r[1] for r in tape]),
+                    joint_velocity=np.array([r[2] for r in tape]), embodiment=runner.spec.name))
+                stats.written[skill] += 1
+                stats.successful[skill] += int(rec.success)
+                stats.ticks += len(rec.obs)
+    finally:
+        runner.set_object(saved)
     return stats
 
 
