@@ -71,6 +71,12 @@ class EmbodimentSpec:
     posture: Mapping[str, float] = field(default_factory=dict)  # IK regularisation target
     posture_cost: Mapping[str, float] = field(default_factory=dict)  # per joint; default 1e-2
     orientation_cost: float = 0.5
+    # IK position cost (per m, against orientation_cost per rad and posture_cost per joint rad).
+    # Each control tick asks the IK for a step of a few mm from the commanded ee point, so with a
+    # cost of 1 a few degrees of orientation or posture error outweigh it: the G1's commanded ee
+    # point went +0.9 mm x / -0.9 mm z per tick when asked for +2 mm y, its hand stopped 6-10 mm
+    # short of the can and the expert's approach timed out in 16 of 115 can grasps. The G1 uses 10.
+    position_cost: float = 1.0
     max_step: float = 0.008  # m per control tick for policy actions
     max_lead: float = 0.03  # m: the commanded ee point stays within this of the measured one (anti-windup)
     hand_bodies: tuple[str, ...] = ()  # bodies whose geoms count as "hand" for contact checks
@@ -122,7 +128,7 @@ def _g1_spec(side: str) -> EmbodimentSpec:
         hand_schedule={j: ((0.4, 1.0) if "thumb" in j else (0.0, 0.6)) for j in hand},
         base_body="pelvis", base_pos=(0.0, 0.0, 0.79),
         max_joint_vel=1.5, posture=posture,
-        orientation_cost=0.3, max_rot_speed=1.0, max_lead=0.06, hand_bodies=tuple(f"{side}_{link}" for link in links),
+        orientation_cost=0.3, position_cost=10.0, max_rot_speed=1.0, max_lead=0.06, hand_bodies=tuple(f"{side}_{link}" for link in links),
         approach_dir=(0.0, -s, 0.0), grasp_z_offset=0.015,
         # reaching across the body, the upper arm / elbow would otherwise run into the torso
         avoid=(tuple(f"{side}_{link}" for link in _G1_ARM_LINKS) + tuple(f"{side}_{link}" for link in links),
@@ -197,7 +203,7 @@ class EmbodimentAdapter:
             raise ValueError(f"{spec.name}: hand_schedule entries must be 0 <= start < end <= 1")
         self._g_start, self._g_end = schedule[:, 0], schedule[:, 1]
         self.grasp_rot = mink.SO3(np.asarray(spec.grasp_quat, dtype=float))
-        self.task = mink.FrameTask(EE_SITE, "site", position_cost=1.0,
+        self.task = mink.FrameTask(EE_SITE, "site", position_cost=spec.position_cost,
                                    orientation_cost=spec.orientation_cost, lm_damping=1e-3)
         cost = np.array([spec.posture_cost.get(n, 1e-2) for n in spec.chain])
         self.posture_task = mink.PostureTask(self.model, cost=cost)

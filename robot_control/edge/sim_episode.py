@@ -193,8 +193,10 @@ class SimEpisodeRunner:
     def run_skill(self, skill: Skill, noise: float, rng: np.random.Generator, record: bool,
                   actor: Actor | None = None) -> SkillRecord:
         """Run the expert's phases. With `actor` (DAgger), the actor's action is executed instead
-        and the expert only labels: its phases advance on the measured ee exactly as when it acts,
-        and a phase that times out ends the skill (the expert never acts from there)."""
+        and the expert only labels: its phases advance on the measured ee exactly as when it acts.
+        A phase the actor keeps from being reached ends the rollout at the phase's timeout: acting,
+        the expert would move on unreached there (its fallback, e.g. close the hand where it is),
+        which is not a label to teach from wherever a policy got stuck."""
         ee = self._measured_ee()
         ctx = self._ctx(ee)
         obj_start = ctx.obj0.copy()
