@@ -5,8 +5,8 @@ TLS + token, bridge) over real DDS and gRPC, brought up with the demo's own piec
 the tests of this module; each test starts from the initial scene (arm streamed home, then
 /sim/reset) and asserts only its own scenario:
 
-1. `test_default_task_succeeds`: the demo's default instruction (G1: "put the red cube in the
-   bin"; Panda: "put the red cube and the green cube in the bin") brain (cloud) -> bridge ->
+1. `test_default_task_succeeds`: the demo's default instruction (G1: "put the red cube and the
+   green can in the bin"; Panda: "put the red cube and the green cube in the bin") brain (cloud) -> bridge ->
    edge -> cerebellum -> body: SUCCEEDED, the objects inside the bin on /objects (simulation
    ground truth).
 2. `test_cloud_killed_mid_task` (#6): the brain process SIGKILLed while the first skill runs:
@@ -53,9 +53,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.sim, pytest.mark.slow]
 
 ROBOTS = {
     # The demo's default task per robot (robot_control.demo.DEFAULT_INSTRUCTIONS: the G1 moves the
-    # red cube, the Panda two cubes); home joints: streamed back to the initial posture before
-    # /sim/reset (what the edge moves).
-    "g1": {"instruction": DEFAULT_INSTRUCTIONS["g1"], "objects": ("red_cube",),
+    # red cube and the green can, the Panda two cubes); home joints: streamed back to the initial
+    # posture before /sim/reset (what the edge moves).
+    "g1": {"instruction": DEFAULT_INSTRUCTIONS["g1"], "objects": ("red_cube", "green_can"),
            "home_groups": ("right_arm", "right_hand")},
     "panda": {"instruction": DEFAULT_INSTRUCTIONS["panda"], "objects": ("red_cube", "green_cube"),
               "home_groups": ("arm", "hand")},

@@ -22,8 +22,13 @@ def test_shipped_skills_load_and_meet_their_evaluation_targets(robot: str, spec:
         evaluation = skills.skills[name].manifest.raw["provenance"]["evaluation"][robot]
         assert evaluation["episodes"] >= 50, (name, evaluation)
         assert evaluation["successes"] / evaluation["episodes"] >= TARGET[robot], (name, evaluation)
-    # reach: one file for both robots (embodiment transfer); transport too for the Panda, while the
-    # G1 runs its own, trained on runs that carry the green can over the red cube in the bin
+    # reach: one file for both robots (embodiment transfer); transport too for the Panda. The G1
+    # runs its own grasp, lift, transport, place and release, trained on runs that move the red
+    # cube, then the green can over it into the bin
     assert skills.skills["reach"].manifest.model_file == "models/reach.onnx"
     transport = {"g1": "models/transport_g1.onnx", "panda": "models/transport.onnx"}[robot]
     assert skills.skills["transport"].manifest.model_file == transport
+    if robot == "g1":
+        for name in CHAIN[1:]:
+            dataset = skills.skills[name].manifest.raw["provenance"]["dataset"]
+            assert dataset.get("objects") == ["red_cube", "green_can"], (name, dataset.get("objects"))
