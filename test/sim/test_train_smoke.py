@@ -146,13 +146,14 @@ def test_dagger_rollout_executes_the_policy_and_records_the_expert_labels() -> N
 
 
 def test_quick_train_with_a_dagger_round(tmp_path: Path) -> None:
-    """--dagger-rounds 1: the cloned policy acts on fresh seeds, the expert's labels of those rollouts
-    go into a file of their own, the model is cloned again and the manifest says so."""
+    """--dagger-rounds 1 (--jobs 2: the round's seeds in two processes): the cloned policy acts on
+    fresh seeds, the expert's labels of those rollouts go into a file of their own, the model is
+    cloned again and the manifest says so."""
     out, data = tmp_path / "skills", tmp_path / "data"
     env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
     proc = subprocess.run(
         [sys.executable, "-m", "robot_control.cli", "train", "grasp", "--robot", "panda", "--quick",
-         "--dagger-rounds", "1", "--out", str(out), "--data-dir", str(data), "--no-progress"],
+         "--dagger-rounds", "1", "--jobs", "2", "--out", str(out), "--data-dir", str(data), "--no-progress"],
         capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "DAgger round 1/1" in proc.stdout
@@ -164,6 +165,8 @@ def test_quick_train_with_a_dagger_round(tmp_path: Path) -> None:
     rollouts = read_episodes(path)
     assert len(rollouts) == round1["rollouts"] >= 1 and round1["samples"] == sum(len(e) for e in rollouts)
     assert all(e.skill == "grasp" and e.seed >= 700000 for e in rollouts)
+    assert [e.seed for e in rollouts] == sorted(e.seed for e in rollouts)  # chunks merged in seed order
+    assert not list(data.glob("*.chunk*"))
     # the policy acted (its actions are not the expert's labels), the labels are the expert's
     assert any(np.abs(e.executed - e.act).max() > 1e-4 for e in rollouts)
     demos = [e for e in read_episodes(data / "demos_panda_s0_4ep_to-grasp.mcap", joints=False)

@@ -166,7 +166,12 @@ def skill_checks(skill: str, closure: float | None = None) -> tuple[list[dict[st
     differ (a parallel gripper on a cube vs a five-finger hand), so it comes from the data.
     """
     closed = {"check": "gripper_closed", "min": 0.15 if closure is None else float(closure)}
-    near = {"check": "object_near_ee", "tolerance": 0.04}
+    # held (lift, transport): the object within 5 cm of the ee point. The G1 grasps 1.5 cm above the
+    # object's centre and a can slides a little down the Dex3 as it rises: behind the cerebellum
+    # (lockstep harness) 3 of 40 lifts and 4 of 40 transports ended with the object > 4 cm off,
+    # held (ground truth), and timed out against a 4 cm bound. A dropped object falls to the
+    # table (>= 8 cm) and object_dropped (a 5 cm shift) fails the skill first.
+    near = {"check": "object_near_ee", "tolerance": 0.05}
     dropped = {"check": "object_dropped", "tolerance": 0.05}
     table: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {
         # ground truth: ee within 2 cm of the pre-grasp point, object moved < 1 cm
@@ -300,21 +305,20 @@ def _collect_chunk(robot: str, obj: str, seeds: Sequence[int], noise: Sequence[f
         return writer.count
 
 
-def _collect_parallel(runner: Any, seeds: Sequence[int], noise: Sequence[float], chain: Sequence[str],
-                      objects: Sequence[str], writer: EpisodeWriter, jobs: int, log: Callable[[str], None]) -> None:
-    """Collect in `jobs` spawned processes (contiguous seed chunks, one file each), then append the
-    chunks' episodes to `writer` in seed order: the same file one process would write."""
+def _in_processes(writer: EpisodeWriter, seeds: Sequence[int], jobs: int, worker: Callable[..., int],
+                  args_for: Callable[[int, list[int], str], tuple[Any, ...]]) -> None:
+    """Split `seeds` into `jobs` contiguous chunks, run `worker(*args_for(first index, chunk, part
+    file))` for each in a spawned process (each writes its own part file), then append the parts'
+    episodes to `writer` in seed order: the same file one process would write."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    bounds = np.linspace(0, len(seeds), jobs + 1).round().astype(int)
+    bounds = np.linspace(0, len(seeds), min(jobs, len(seeds)) + 1).round().astype(int)
     chunks = [(int(a), list(seeds[a:b])) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
     parts = [writer.path.with_name(f"{writer.path.name}.chunk{k}") for k in range(len(chunks))]
-    log(f"collecting {len(seeds)} demonstration runs in {len(chunks)} processes")
     try:
         with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_collect_chunk, runner.description.name, runner.obj, chunk, tuple(noise),
-                                   tuple(chain), tuple(objects), first, str(part))
+            futures = [pool.submit(worker, *args_for(first, chunk, str(part)))
                        for (first, chunk), part in zip(chunks, parts, strict=True)]
             for future in futures:
                 future.result()
@@ -324,6 +328,15 @@ def _collect_parallel(runner: Any, seeds: Sequence[int], noise: Sequence[float],
     finally:
         for part in parts:
             part.unlink(missing_ok=True)
+
+
+def _collect_parallel(runner: Any, seeds: Sequence[int], noise: Sequence[float], chain: Sequence[str],
+                      objects: Sequence[str], writer: EpisodeWriter, jobs: int, log: Callable[[str], None]) -> None:
+    """Collect in `jobs` spawned processes (contiguous seed chunks, one file each), merged in seed order."""
+    log(f"collecting {len(seeds)} demonstration runs in {min(jobs, len(seeds))} processes")
+    _in_processes(writer, seeds, jobs, _collect_chunk,
+                  lambda first, chunk, part: (runner.description.name, runner.obj, chunk, tuple(noise), tuple(chain),
+                                              tuple(objects), first, part))
 
 
 def _dagger_chunk(robot: str, obj: str, manifest_path: str, skill: str, seeds: Sequence[int],
@@ -343,9 +356,6 @@ def collect_dagger_round(runner: Any, manifest_path: Path, skill: str, seeds: Se
                          objects: Sequence[str] = (), jobs: int = 1, progress: bool = True) -> Path:
     """One DAgger round into `path`: the policy of `manifest_path` acts, the expert labels (rollout.
     collect_dagger); `jobs` > 1 splits the seeds over that many spawned processes (same file)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     from robot_control.edge.training.rollout import collect_dagger
 
     meta = {"robot": runner.description.name, "kind": "dagger", "skill": skill,
@@ -357,21 +367,9 @@ def collect_dagger_round(runner: Any, manifest_path: Path, skill: str, seeds: Se
             collect_dagger(runner, load_policy(load_manifest(manifest_path)), skill, seeds, writer,
                            objects=objects or None, progress=progress)
             return path
-        bounds = np.linspace(0, len(seeds), min(jobs, len(seeds)) + 1).round().astype(int)
-        chunks = [list(seeds[a:b]) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
-        parts = [path.with_name(f"{path.name}.chunk{k}") for k in range(len(chunks))]
-        try:
-            with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("spawn")) as pool:
-                futures = [pool.submit(_dagger_chunk, runner.description.name, runner.obj, str(manifest_path), skill,
-                                       chunk, tuple(objects), str(part)) for chunk, part in zip(chunks, parts, strict=True)]
-                for future in futures:
-                    future.result()
-            for part in parts:
-                for ep in read_episodes(part, joints=True):
-                    writer.add(ep)
-        finally:
-            for part in parts:
-                part.unlink(missing_ok=True)
+        _in_processes(writer, seeds, jobs, _dagger_chunk,
+                      lambda _first, chunk, part: (runner.description.name, runner.obj, str(manifest_path), skill,
+                                                   chunk, tuple(objects), part))
     return path
 
 
