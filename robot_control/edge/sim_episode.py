@@ -223,7 +223,7 @@ class SimEpisodeRunner:
                 if t_reached is not None and t_phase - t_reached >= phase.settle:
                     break
                 if actor is not None and t_reached is None and t_phase + dt >= phase.timeout:
-                    timed_out = True  # the expert would move on unreached: it never acts from there
+                    timed_out = True  # no labels for the expert's timeout fallback (see the docstring)
                     break
                 ramp = 1.0 if phase.gripper_ramp <= 0 else min(1.0, (t_phase + dt) / phase.gripper_ramp)
                 gripper = g_from + ramp * (phase.gripper - g_from)
