@@ -462,6 +462,16 @@ def gripper_max_rate(skill: str, robots: Sequence[str]) -> float | None:
     return round(1.0 / max(ramps), 4) if ramps else None
 
 
+def training_record(skill: str, config: BCConfig, bc: BCResult) -> dict[str, Any]:
+    """provenance.training of a manifest: how the model was cloned and how well it fit."""
+    return {"algorithm": "behaviour cloning (numpy MLP, MSE on [-1, 1]-scaled actions)",
+            "label_transform": LABEL_TRANSFORMS.get(skill, "none"),
+            **config.to_dict(), "train_loss": float(f"{bc.train_loss:.6g}"),
+            "val_loss": float(f"{bc.val_loss:.6g}"), "train_samples": bc.train_samples,
+            "val_samples": bc.val_samples, "parameters": bc.parameter_count(),
+            "action_signals": [n for n, _ in ACT_SIGNALS]}
+
+
 def build_manifest(skill: str, robots: Sequence[str], bc: BCResult, max_step: float, max_duration: float,
                    model_file: str, provenance: dict[str, Any], closure: float | None = None) -> dict[str, Any]:
     success, failure = skill_checks(skill, closure)
@@ -611,12 +621,7 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
                     "action_labels": "clean expert actions (noise only on the executed action)",
                     "generator_code_sha256": generator_sha256()},
         "seed": seed,
-        "training": {"algorithm": "behaviour cloning (numpy MLP, MSE on [-1, 1]-scaled actions)",
-                     "label_transform": LABEL_TRANSFORMS.get(skill, "none"),
-                     **bc_config.to_dict(), "train_loss": float(f"{bc.train_loss:.6g}"),
-                     "val_loss": float(f"{bc.val_loss:.6g}"), "train_samples": bc.train_samples,
-                     "val_samples": bc.val_samples, "parameters": bc.parameter_count(),
-                     "action_signals": [n for n, _ in ACT_SIGNALS]},
+        "training": training_record(skill, bc_config, bc),
         "git": git_state(),
         "libraries": library_versions(),
         "created_by": "robot-control train",
@@ -646,14 +651,12 @@ def train_skill(skill: str, robot: str | Sequence[str], *, episodes: int, eval_e
             log(f"{stem}: round {k + 1} on {r}: the policy succeeded in {rounds[-1]['policy_successes']}/"
                 f"{len(new_eps)} rollouts; {rounds[-1]['samples']} labelled samples added")
         bc, samples = clone()
-        data["provenance"]["dataset"]["dagger"] = {
+        provenance["dataset"]["dagger"] = {
             "algorithm": "DAgger (the policy acts, the scripted expert labels every visited state; "
                          "all rollouts kept, failed ones too)", "rounds": rounds}
-        data["provenance"]["dataset"]["samples"] = int(samples)
-        data["provenance"]["training"].update({
-            "train_loss": float(f"{bc.train_loss:.6g}"), "val_loss": float(f"{bc.val_loss:.6g}"),
-            "train_samples": bc.train_samples, "val_samples": bc.val_samples})
-        data["observation"]["normalisation"].update({"mean": _rounded(bc.obs_mean), "std": _rounded(bc.obs_std)})
+        provenance["dataset"]["samples"] = int(samples)
+        provenance["training"] = training_record(skill, bc_config, bc)
+        data = build_manifest(skill, robots, bc, max_step, max_duration, model_file, provenance, closure)
         export_and_write(data, bc.layers, manifest_path)
         timings[f"dagger_round_{k + 1}"] = time.perf_counter() - t3
 

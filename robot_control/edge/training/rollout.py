@@ -38,7 +38,7 @@ from robot_control.edge.embodiment import EmbodimentSpec
 from robot_control.edge.experts import CHAIN, check_success
 from robot_control.edge.manifest import SkillManifest
 from robot_control.edge.policy import SkillPolicy
-from robot_control.edge.sim_episode import SimEpisodeRunner
+from robot_control.edge.sim_episode import SimEpisodeRunner, SkillRecord
 from robot_control.edge.training.episodes import Episode, EpisodeWriter
 
 SUCCESS_HOLD_S = 0.1  # = edge.runtime.RuntimeConfig.success_hold_s
@@ -75,6 +75,26 @@ def _joint_tap(runner: SimEpisodeRunner) -> Iterator[list[tuple[float, np.ndarra
         yield tape
     finally:
         del adapter.observation  # back to the class's method
+
+
+def _episode(runner: SimEpisodeRunner, rec: SkillRecord, rows: Sequence[tuple[float, np.ndarray, np.ndarray]],
+             seed: int, noise: float, names: tuple[str, ...]) -> Episode:
+    """One recorded skill execution with its joint tape (_joint_tap rows, one per tick)."""
+    return Episode(
+        robot=runner.description.name, skill=rec.skill, seed=int(seed), noise=noise, success=rec.success,
+        obs=rec.obs, act=rec.act, executed=rec.executed, t=np.array([r[0] for r in rows]) - rows[0][0],
+        joint_names=names, joint_position=np.array([r[1] for r in rows]),
+        joint_velocity=np.array([r[2] for r in rows]), embodiment=runner.spec.name)
+
+
+def _expert_prefix(runner: SimEpisodeRunner, skill: str, seed: int, obj: str, before: Sequence[str]) -> bool:
+    """Reset to `seed`, the experts move `before` into the bin and run the skills before `skill` on
+    `obj` (no noise); True when all succeeded (the skill's preconditions hold), `obj` then current."""
+    res = runner.run(seed, chain=CHAIN[:CHAIN.index(skill)], noise=0.0, record=False, objs=[obj], before=before)
+    if len(res.skills) != res.expected or not all(rec.success for rec in res.skills):
+        return False
+    runner.set_object(obj)
+    return True
 
 
 @dataclass
@@ -116,11 +136,7 @@ def collect_demos(runner: SimEpisodeRunner, seeds: Sequence[int], noises: Sequen
             offset += n
             if n == 0:
                 continue
-            writer.add(Episode(
-                robot=robot, skill=rec.skill, seed=int(seed), noise=noise, success=rec.success,
-                obs=rec.obs, act=rec.act, executed=rec.executed, t=np.array([r[0] for r in rows]) - rows[0][0],
-                joint_names=names, joint_position=np.array([r[1] for r in rows]),
-                joint_velocity=np.array([r[2] for r in rows]), embodiment=runner.spec.name))
+            writer.add(_episode(runner, rec, rows, seed, noise, names))
             stats.written[rec.skill] += 1
             stats.successful[rec.skill] += int(rec.success)
             stats.ticks += n
@@ -149,7 +165,6 @@ def collect_dagger(runner: SimEpisodeRunner, policy: SkillPolicy, skill: str, se
     labels every state it visits (SimEpisodeRunner.run_skill with an actor): the states are the
     policy's own, mistakes included, and the labels say how the expert goes on from there. Every
     rollout is written (`success` = ground truth), failed ones too: those states are why."""
-    prefix = CHAIN[:CHAIN.index(skill)]
     targets = list(objects) if objects else [runner.obj]
     actor = PolicyActor(policy, runner.spec)
     stats = DemoStats(written={skill: 0}, successful={skill: 0})
@@ -160,10 +175,8 @@ def collect_dagger(runner: SimEpisodeRunner, policy: SkillPolicy, skill: str, se
         for seed in _progress(seeds, progress, desc=f"dagger {skill} {robot}", unit="ep"):
             stats.runs += 1
             for k, obj in enumerate(targets):
-                res = runner.run(seed, chain=prefix, noise=0.0, record=False, objs=[obj], before=targets[:k])
-                if len(res.skills) != res.expected or not all(rec.success for rec in res.skills):
+                if not _expert_prefix(runner, skill, seed, obj, targets[:k]):
                     continue  # the skill's preconditions were not met
-                runner.set_object(obj)
                 with _joint_tap(runner) as tape:
                     rec = runner.run_skill(runner.skills[skill], 0.0, np.random.default_rng(seed), record=True,
                                            actor=actor)
@@ -171,11 +184,7 @@ def collect_dagger(runner: SimEpisodeRunner, policy: SkillPolicy, skill: str, se
                     continue
                 if len(tape) != len(rec.obs):
                     raise RuntimeError(f"{robot} seed {seed}: {len(tape)} joint samples for {len(rec.obs)} ticks")
-                writer.add(Episode(
-                    robot=robot, skill=skill, seed=int(seed), noise=0.0, success=rec.success, obs=rec.obs,
-                    act=rec.act, executed=rec.executed, t=np.array([r[0] for r in tape]) - tape[0][0],
-                    joint_names=names, joint_position=np.array([r[1] for r in tape]),
-                    joint_velocity=np.array([r[2] for r in tape]), embodiment=runner.spec.name))
+                writer.add(_episode(runner, rec, tape, seed, 0.0, names))
                 stats.written[skill] += 1
                 stats.successful[skill] += int(rec.success)
                 stats.ticks += len(rec.obs)
@@ -303,7 +312,6 @@ def evaluate_skill(runner: SimEpisodeRunner, policy: SkillPolicy, skill: str, se
     """Expert skills before `skill` (no noise), then the policy; ground-truth success. With
     `objects`, one episode per seed and object: the experts first move the objects listed before
     it into the bin (a later object goes to the bin's other slot)."""
-    prefix = CHAIN[:CHAIN.index(skill)]
     targets = list(objects) if objects else [runner.obj]
     result = EvalResult(runner.description.name, skill, list(seeds), hold_s=hold_s, objects=targets)
     bar = _progress(seeds, progress, desc=f"eval {skill} {runner.description.name}", unit="ep")
@@ -311,11 +319,9 @@ def evaluate_skill(runner: SimEpisodeRunner, policy: SkillPolicy, skill: str, se
     try:
         for seed in bar:
             for k, obj in enumerate(targets):
-                res = runner.run(seed, chain=prefix, noise=0.0, record=False, objs=[obj], before=targets[:k])
-                if len(res.skills) != res.expected or not all(rec.success for rec in res.skills):
+                if not _expert_prefix(runner, skill, seed, obj, targets[:k]):
                     result.skipped += 1
                     continue
-                runner.set_object(obj)
                 out = run_policy_skill(runner, policy, skill, hold_s=hold_s, judge_after_s=judge_after_s)
                 result.episodes += 1
                 result.successes += int(out.success)
